@@ -1,0 +1,49 @@
+# lkabonent — the developer's commands. `make` alone lists them.
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-sqlite test-postgres e2e lint format clean
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := lkabonent
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## Create .venv and install the portal with its development tools
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install ## Serve the portal on SQLite with demo data at http://127.0.0.1:5000 (FLASK_RUN_PORT)
+	$(BIN)/flask --debug db upgrade
+	$(BIN)/flask --debug demo seed
+	$(BIN)/flask --debug run
+
+test: install node_modules/.installed ## Run every test on SQLite, then on PostgreSQL if LKABONENT_TEST_DATABASE_URL is set
+	LKABONENT_TEST_DATABASE_URL= $(BIN)/pytest
+	@if [ -n "$$LKABONENT_TEST_DATABASE_URL" ]; then \
+		echo "== the same suite on $$LKABONENT_TEST_DATABASE_URL"; \
+		$(BIN)/pytest; \
+	fi
+
+e2e: install node_modules/.installed ## Run only the browser tests
+	LKABONENT_TEST_DATABASE_URL= $(BIN)/pytest -m e2e
+
+lint: install ## Check the code with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove the virtual environment, caches and test artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis test-artifacts

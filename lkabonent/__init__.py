@@ -1,0 +1,146 @@
+"""lkabonent: the subscriber self-service portal («Личный кабинет абонента»)."""
+
+import os
+import secrets
+import sqlite3
+
+from flask import Flask
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .cli import register_commands
+from .errors import register_errorhandlers
+from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from .models import render_item
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error pages, commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_response_headers(app)
+    app.jinja_env.globals["organization"] = app.config["ORGANIZATION_NAME"]
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    """Defaults, then instance/config.py and LKABONENT_* variables (or the test settings)."""
+    app.config.from_object("lkabonent.config")
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("LKABONENT")
+    else:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    production = not (app.debug or app.testing)
+
+    # from_prefixed_env reads values as JSON: a key of digits would arrive as a number.
+    if app.config["SECRET_KEY"] is not None:
+        app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
+    if not app.config["SECRET_KEY"]:
+        if production:
+            raise RuntimeError(
+                "Не задан секретный ключ. Укажите его в переменной окружения "
+                "LKABONENT_SECRET_KEY (например, вывод `python3 -c 'import secrets; "
+                "print(secrets.token_hex(32))'`) или в instance/config.py."
+            )
+        app.config["SECRET_KEY"] = _development_key(app)
+    if production and not app.config["MAIL_SERVER"]:
+        raise RuntimeError(
+            "Не задан почтовый сервер. Укажите LKABONENT_MAIL_SERVER (и при необходимости "
+            "LKABONENT_MAIL_PORT, LKABONENT_MAIL_USERNAME, LKABONENT_MAIL_PASSWORD)."
+        )
+
+    url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
+        app.instance_path, "lkabonent.sqlite"
+    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    options = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30}
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
+    if app.debug:
+        app.config["SESSION_COOKIE_SECURE"] = False  # `make run` serves plain HTTP
+
+
+def _development_key(app: Flask) -> str:
+    """The key `make run` keeps in instance/dev-secret-key, made on first use."""
+    path = os.path.join(app.instance_path, "dev-secret-key")
+    if not os.path.exists(path):
+        with open(path, "w") as key_file:
+            key_file.write(secrets.token_hex(32))
+    with open(path) as key_file:
+        return key_file.read().strip()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys and let readers work beside a writer."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension instances to this application."""
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(PROJECT_ROOT, "migrations"),
+        compare_type=True,
+        render_item=render_item,
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    # Sessions live on the server (auth/sessions.py); a changing mobile IP must not end them.
+    login_manager.session_protection = None
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Routes: public and auth pages, the cabinet, help, and development helpers in debug."""
+    from . import auth, cabinet, help
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(cabinet.bp)
+    app.register_blueprint(help.bp)
+    if app.debug:
+        from . import dev
+
+        app.register_blueprint(dev.bp)
+
+
+def register_response_headers(app: Flask) -> None:
+    """Security headers on every response; nothing of a cabinet is kept in caches."""
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if current_user.is_authenticated:
+            headers["Cache-Control"] = "no-store"
+        return response

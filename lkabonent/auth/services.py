@@ -1,0 +1,213 @@
+"""Registration and recovery by emailed password, login and password changes.
+
+The functions work on the current database session and leave the commit to the caller, so that
+what a request changes (and the mail it queues) is written at once or not at all.
+"""
+
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..cabinet.services import link_by_contact
+from ..clock import utcnow
+from ..extensions import db
+from ..mail import queue_mail
+from ..models import Consent, EmailedPassword, OutgoingMail, User
+from ..passwords import (
+    dummy_hash,
+    generate_emailed_password,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
+from .sessions import end_other_sessions
+
+WRONG_CURRENT = "Текущий пароль указан неверно."
+
+
+class AlreadyRegistered(Exception):
+    """The address got a cabinet between asking for the password and using it."""
+
+
+def normalize_email(raw: str) -> str:
+    """Return the canonical form of a login; raise ValueError with a Russian reason if invalid."""
+    try:
+        # test_environment admits *.test addresses, which the demo data uses; they cannot
+        # receive mail, so in production they simply never finish registering.
+        info = validate_email(raw.strip(), check_deliverability=False, test_environment=True)
+    except EmailNotValidError as error:
+        raise ValueError(
+            "Введите адрес электронной почты полностью, например user@example.ru."
+        ) from error
+    return info.normalized.lower()
+
+
+def login_key(raw: str) -> str:
+    """The login as it would be stored; input that is no address still gets a stable key."""
+    try:
+        return normalize_email(raw)
+    except ValueError:
+        return raw.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    """The cabinet registered with this (normalised) login."""
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _cancel_emailed_passwords(email: str) -> None:
+    """Cancel every emailed password of the address that is still usable."""
+    db.session.execute(
+        update(EmailedPassword)
+        .where(
+            EmailedPassword.email == email,
+            EmailedPassword.used_at.is_(None),
+            EmailedPassword.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=utcnow())
+    )
+
+
+def request_emailed_password(email: str, purpose: str, client_ip: str | None) -> OutgoingMail:
+    """«Получить пароль»: queue exactly one mail to the address, whether it has a cabinet or not.
+
+    A new password goes out when it can be used for the purpose (registering a new address,
+    recovering an existing cabinet); otherwise the mail says what the address can do instead.
+    The password is generated and hashed either way, so both answers cost the same.
+    """
+    password = generate_emailed_password()
+    password_hash = hash_password(password)
+    has_cabinet = find_user(email) is not None
+    ttl = current_app.config["REGISTRATION_PASSWORD_TTL"]
+    if has_cabinet == (purpose == EmailedPassword.RESET):
+        _cancel_emailed_passwords(email)
+        now = utcnow()
+        db.session.add(
+            EmailedPassword(
+                email=email,
+                purpose=purpose,
+                password_hash=password_hash,
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl),
+                client_ip=client_ip,
+            )
+        )
+        subject = (
+            "Пароль для регистрации в личном кабинете"
+            if purpose == EmailedPassword.REGISTER
+            else "Пароль для входа в личный кабинет"
+        )
+        return queue_mail(
+            email,
+            subject,
+            "emailed_password",
+            password=password,
+            purpose=purpose,
+            ttl_minutes=ttl // 60,
+        )
+    if has_cabinet:
+        return queue_mail(email, "Личный кабинет с этим адресом уже есть", "already_registered")
+    return queue_mail(email, "Личный кабинет с этим адресом не найден", "no_cabinet")
+
+
+def redeem_emailed_password(email: str, purpose: str, password: str) -> EmailedPassword | None:
+    """Use up the address's live emailed password if this is it; a wrong try counts against it.
+
+    Unknown, expired, used, cancelled and burned passwords all give None, like a wrong one.
+    """
+    now = utcnow()
+    limit = current_app.config["REGISTRATION_PASSWORD_MAX_ATTEMPTS"]
+    issued = db.session.scalar(
+        select(EmailedPassword)
+        .where(
+            EmailedPassword.email == email,
+            EmailedPassword.purpose == purpose,
+            EmailedPassword.used_at.is_(None),
+            EmailedPassword.cancelled_at.is_(None),
+            EmailedPassword.expires_at > now,
+            EmailedPassword.failed_attempts < limit,
+        )
+        .order_by(EmailedPassword.id.desc())
+        .limit(1)
+    )
+    if issued is None:
+        verify_password(dummy_hash(), password)
+        return None
+    if not verify_password(issued.password_hash, password):
+        db.session.execute(
+            update(EmailedPassword)
+            .where(EmailedPassword.id == issued.id)
+            .values(failed_attempts=EmailedPassword.failed_attempts + 1)
+        )
+        return None
+    # A conditional update, so that of two concurrent requests only one uses the password.
+    used = db.session.execute(
+        update(EmailedPassword)
+        .where(EmailedPassword.id == issued.id, EmailedPassword.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return issued if used.rowcount == 1 else None
+
+
+def register(email: str, issued: EmailedPassword, client_ip: str | None) -> User:
+    """Create the cabinet with the emailed password as its password; record the consent."""
+    user = User(email=email, password_hash=issued.password_hash)
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError as error:
+        raise AlreadyRegistered(email) from error
+    db.session.add(
+        Consent(
+            user_id=user.id,
+            policy_version=current_app.config["PRIVACY_POLICY_VERSION"],
+            client_ip=client_ip,
+        )
+    )
+    link_by_contact(user)
+    return user
+
+
+def recover(issued: EmailedPassword) -> User:
+    """The emailed password becomes the cabinet's password; the old one and old sessions end."""
+    user = find_user(issued.email)
+    user.password_hash = issued.password_hash
+    user.password_changed_at = utcnow()
+    end_other_sessions(user)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The enabled user with this login and password; None for every kind of failure."""
+    user = find_user(email)
+    if user is None:
+        verify_password(dummy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    link_by_contact(user)
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> str | None:
+    """«Сменить пароль»: return the reason for a refusal, or None once it is changed.
+
+    The change ends the user's other sessions and emailed passwords and mails a notice.
+    """
+    if not verify_password(user.password_hash, current):
+        return WRONG_CURRENT
+    problem = password_problem(new, user.email)
+    if problem:
+        return problem
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    end_other_sessions(user)
+    _cancel_emailed_passwords(user.email)
+    queue_mail(user.email, "Пароль личного кабинета изменен", "password_changed")
+    return None

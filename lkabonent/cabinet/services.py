@@ -1,0 +1,162 @@
+"""Billing accounts in a cabinet: linking by contact or by owner, unlinking, listing."""
+
+import enum
+import math
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Account, AccountContact, AccountLink, LinkFailure, User
+
+NUMBER_PATTERN = re.compile(r"[0-9A-Z]{10}")
+
+
+class LinkOutcome(enum.Enum):
+    """What «Привязать» came to."""
+
+    LINKED = "linked"
+    ALREADY_LINKED = "already_linked"
+    REFUSED = "refused"  # wrong number, wrong surname or closed account: one answer for all
+    TOO_MANY = "too_many"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a table: its rows, its number (from 1) and the number of pages."""
+
+    items: list
+    number: int
+    pages: int
+
+
+def normalize_account_number(raw: str) -> str:
+    """The account number without the spaces and dashes people type into it."""
+    return re.sub(r"[\s\-‐‑‒–—]", "", raw).upper()
+
+
+def normalize_surname(raw: str) -> str:
+    """A surname for comparison: trimmed, case-insensitive, Ё read as Е, hyphens kept."""
+    return " ".join(raw.split()).casefold().replace("ё", "е")
+
+
+def link_by_contact(user: User) -> int:
+    """Link the accounts whose contact is the user's login; never re-link an unlinked one."""
+    already = select(AccountLink.account_id).where(AccountLink.user_id == user.id)
+    account_ids = db.session.scalars(
+        select(AccountContact.account_id)
+        .where(AccountContact.email == user.email, AccountContact.account_id.not_in(already))
+        .distinct()
+    ).all()
+    linked = 0
+    for account_id in account_ids:
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    AccountLink(
+                        user_id=user.id, account_id=account_id, source=AccountLink.BY_CONTACT
+                    )
+                )
+            linked += 1
+        except IntegrityError:
+            continue  # a concurrent login of the same user linked it first
+    return linked
+
+
+def _recent_failures(column, value, period: timedelta) -> int:
+    return db.session.scalar(
+        select(func.count(LinkFailure.id)).where(
+            column == value, LinkFailure.created_at > utcnow() - period
+        )
+    )
+
+
+def link_account(user: User, number: str, surname: str, client_ip: str | None) -> LinkOutcome:
+    """«Привязать»: link the account if the owner's surname matches and the account is active.
+
+    ``number`` is normalised already. Failures are recorded and limited per user and per number.
+    """
+    config = current_app.config
+    if (
+        _recent_failures(LinkFailure.user_id, user.id, timedelta(hours=1))
+        >= config["LINK_FAILURES_PER_USER_PER_HOUR"]
+        or _recent_failures(LinkFailure.account_number, number, timedelta(days=1))
+        >= config["LINK_FAILURES_PER_ACCOUNT_PER_DAY"]
+    ):
+        return LinkOutcome.TOO_MANY
+
+    account = db.session.scalar(select(Account).where(Account.number == number))
+    link = account and db.session.scalar(
+        select(AccountLink).where(
+            AccountLink.user_id == user.id, AccountLink.account_id == account.id
+        )
+    )
+    if link and link.unlinked_at is None:
+        return LinkOutcome.ALREADY_LINKED
+    if (
+        account is None
+        or account.status != Account.ACTIVE
+        or normalize_surname(account.owner_surname) != normalize_surname(surname)
+    ):
+        db.session.add(LinkFailure(user_id=user.id, account_number=number, client_ip=client_ip))
+        current_app.logger.warning(
+            "account link refused: user=%s number=%s client=%s", user.id, number, client_ip
+        )
+        return LinkOutcome.REFUSED
+
+    if link:
+        link.unlinked_at = None
+        link.source = AccountLink.BY_OWNER
+        return LinkOutcome.LINKED
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                AccountLink(user_id=user.id, account_id=account.id, source=AccountLink.BY_OWNER)
+            )
+    except IntegrityError:
+        return LinkOutcome.ALREADY_LINKED  # a double submit: the first request linked it
+    return LinkOutcome.LINKED
+
+
+def linked_account(user: User, number: str) -> Account | None:
+    """The user's linked account with this number; None for anyone else's or a missing one."""
+    return db.session.scalar(
+        select(Account)
+        .join(AccountLink, AccountLink.account_id == Account.id)
+        .where(
+            Account.number == number,
+            AccountLink.user_id == user.id,
+            AccountLink.unlinked_at.is_(None),
+        )
+    )
+
+
+def unlink_account(user: User, account: Account) -> None:
+    """«Отвязать»: hide the account from the cabinet and keep it from being linked back."""
+    db.session.execute(
+        update(AccountLink)
+        .where(AccountLink.user_id == user.id, AccountLink.account_id == account.id)
+        .values(unlinked_at=utcnow())
+    )
+
+
+def linked_accounts(user: User, page: int, per_page: int) -> Page:
+    """One page of the user's linked accounts, ordered by number; out-of-range pages clamp."""
+    linked = (AccountLink.user_id == user.id, AccountLink.unlinked_at.is_(None))
+    total = db.session.scalar(select(func.count(AccountLink.id)).where(*linked))
+    pages = max(1, math.ceil(total / per_page))
+    number = min(max(page, 1), pages)
+    items = db.session.scalars(
+        select(Account)
+        .join(AccountLink, AccountLink.account_id == Account.id)
+        .where(*linked)
+        .order_by(Account.number)
+        .limit(per_page)
+        .offset((number - 1) * per_page)
+    ).all()
+    return Page(items=list(items), number=number, pages=pages)

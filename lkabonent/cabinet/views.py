@@ -1,0 +1,102 @@
+"""The cabinet's main page and «Лицевые счета»: the list, «Привязать», «Отвязать»."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..extensions import db, login_manager
+from ..htmx import redirect_to, render, wants_fragment
+from . import bp
+from .forms import LinkAccountForm
+from .services import LinkOutcome, link_account, linked_account, linked_accounts, unlink_account
+
+LINK_MESSAGES = {
+    LinkOutcome.REFUSED: (
+        "Не удалось привязать лицевой счет: проверьте номер по квитанции и фамилию собственника. "
+        "Если все указано верно, обратитесь в абонентскую службу."
+    ),
+    LinkOutcome.TOO_MANY: (
+        "Слишком много неудачных попыток привязать лицевой счет. Повторите позже "
+        "или обратитесь в абонентскую службу."
+    ),
+    LinkOutcome.ALREADY_LINKED: "Этот лицевой счет уже привязан к вашему кабинету.",
+}
+
+
+@bp.before_request
+def require_login():
+    """Every page of the cabinet needs a logged-in user."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _accounts_page():
+    return linked_accounts(
+        current_user,
+        request.args.get("page", 1, type=int),
+        current_app.config["ACCOUNTS_PER_PAGE"],
+    )
+
+
+@bp.get("/")
+def index():
+    """The cabinet's main page."""
+    page = linked_accounts(current_user, 1, current_app.config["ACCOUNTS_PER_PAGE"])
+    return render_template("cabinet/index.html", page=page)
+
+
+@bp.get("/accounts")
+def accounts():
+    """«Просмотр лицевых счетов»: the table, one page at a time."""
+    return render(
+        "cabinet/accounts.html", "cabinet/_partials/accounts_table.html", page=_accounts_page()
+    )
+
+
+@bp.route("/accounts/link", methods=["GET", "POST"])
+def link():
+    """«Привязать лицевой счет» by its number and the owner's surname."""
+    form = LinkAccountForm()
+    status, message = 200, None
+    if form.is_submitted():
+        status = 422
+        if form.validate():
+            outcome = link_account(
+                current_user, form.number.data, form.surname.data, request.remote_addr
+            )
+            db.session.commit()
+            if outcome is LinkOutcome.LINKED:
+                flash(f"Лицевой счет {form.number.data} привязан.", "success")
+                return redirect_to(url_for("cabinet.accounts"))
+            message = LINK_MESSAGES[outcome]
+            status = {LinkOutcome.TOO_MANY: 429, LinkOutcome.ALREADY_LINKED: 200}.get(outcome, 422)
+    return render(
+        "cabinet/link.html",
+        "cabinet/_partials/link_form.html",
+        status=status,
+        form=form,
+        message=message,
+        already_linked=message == LINK_MESSAGES[LinkOutcome.ALREADY_LINKED],
+    )
+
+
+@bp.route("/accounts/<number>/unlink", methods=["GET", "POST"])
+def unlink(number):
+    """«Отвязать»: a confirmation page without JavaScript, htmx asks in a dialog."""
+    account = linked_account(current_user, number)
+    if account is None:
+        abort(404)
+    if request.method == "GET":
+        return render_template("cabinet/unlink.html", account=account)
+    unlink_account(current_user, account)
+    db.session.commit()
+    notice = f"Лицевой счет {account.number} отвязан."
+    if wants_fragment():
+        return render(
+            "cabinet/accounts.html",
+            "cabinet/_partials/accounts_table.html",
+            page=_accounts_page(),
+            notice=notice,
+        )
+    flash(notice, "success")
+    return redirect(url_for("cabinet.accounts"), 303)

@@ -1,0 +1,62 @@
+"""Default settings.
+
+Each can be overridden, in this order, by ``instance/config.py`` and by an environment variable
+with the prefix ``LKABONENT_`` (``LKABONENT_MAIL_PORT=2525``). README.md lists them all.
+"""
+
+# Signs sessions and derives the outbox encryption key. Required outside debug and testing.
+SECRET_KEY = None
+# SQLAlchemy URL; empty means the SQLite file instance/lkabonent.sqlite.
+DATABASE_URL = ""
+
+# The organisation named on every page and in every mail.
+ORGANIZATION_NAME = "ГУП РК «КР ЕИРЦ»"
+SUBSCRIBER_SERVICE_CONTACTS = (
+    "Абонентская служба: пн–пт с 8:00 до 17:00, телефон +7 (3652) 00-00-00"
+)
+
+# Outgoing mail. An empty MAIL_SERVER prints mails to the terminal (allowed in debug mode only).
+MAIL_SERVER = ""
+MAIL_PORT = 25
+MAIL_USE_TLS = False
+MAIL_USE_SSL = False
+MAIL_USERNAME = None
+MAIL_PASSWORD = None
+MAIL_DEFAULT_SENDER = "Личный кабинет абонента <noreply@lkabonent.local>"
+MAIL_SUPPRESS_SEND = False
+
+# Emailed passwords (registration and «Забыли пароль?").
+REGISTRATION_PASSWORD_TTL = 1800  # seconds
+REGISTRATION_PASSWORD_MAX_ATTEMPTS = 5  # wrong tries before the emailed password is burned
+
+# Rate limits (Flask-Limiter notation). Storage "memory://" is per process; point
+# RATELIMIT_STORAGE_URI at Redis (redis://127.0.0.1:6379/0) when several workers run.
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_STRATEGY = "moving-window"
+RATELIMIT_HEADERS_ENABLED = True
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+PASSWORD_REQUEST_LIMIT_PER_EMAIL = "1 per minute; 5 per hour"
+PASSWORD_REQUEST_LIMIT_PER_CLIENT = "20 per hour"
+# Failed password entries (login and emailed passwords) per client address.
+PASSWORD_FAILURE_LIMIT_PER_CLIENT = "20 per minute; 100 per hour"
+
+# Failed «Привязать» attempts, counted in the database.
+LINK_FAILURES_PER_USER_PER_HOUR = 5
+LINK_FAILURES_PER_ACCOUNT_PER_DAY = 10
+
+# argon2id parameters (OWASP minimum: 19 MiB, t=2, p=1).
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_COST = 19456  # KiB
+ARGON2_PARALLELISM = 1
+
+# Version of the personal data processing policy (templates/help/privacy.html) stored with
+# every consent; change it whenever the text changes.
+PRIVACY_POLICY_VERSION = "2026-11-27"
+
+ACCOUNTS_PER_PAGE = 10
+
+SESSION_COOKIE_NAME = "lkabonent_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = True  # switched off in debug mode, which serves plain HTTP
+REMEMBER_COOKIE_DURATION = 0  # no "remember me": a session lives on the server only

@@ -1,0 +1,12 @@
+// Small behaviours the Content-Security-Policy allows (no inline scripts).
+document.documentElement.classList.add("js");
+
+// «Свернуть» folds its help panel and returns focus to the panel's title.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-collapse]");
+  const panel = button && button.closest("details");
+  if (panel) {
+    panel.open = false;
+    panel.querySelector("summary").focus();
+  }
+});
