@@ -1,0 +1,243 @@
+"""Fixtures: the application on a migrated database (SQLite, or PostgreSQL when
+LKABONENT_TEST_DATABASE_URL is set), a real SMTP server on loopback, and helpers that post forms
+the way a browser and htmx do."""
+
+import email
+import email.policy
+import os
+import re
+import socket
+import threading
+
+import flask_migrate
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from lkabonent import create_app
+from lkabonent.extensions import db
+
+POSTGRES_URL = os.environ.get("LKABONENT_TEST_DATABASE_URL", "")
+EMAILED_PASSWORD = re.compile(r"^([A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4})\r?$", re.MULTILINE)
+CSRF_TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite'}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI a skipped test is a failure: a browser test that did not run proves nothing."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("CI") and reporter and reporter.stats.get("skipped"):
+        reporter.write_line("CI: skipped tests count as failures.", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+
+class MailSink:
+    """An aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    controller.sink = sink
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """The messages the SMTP server received during this test."""
+    smtp_server.sink.messages.clear()
+    return smtp_server.sink.messages
+
+
+def text_of(message) -> str:
+    """The plain-text part of a received message."""
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def emailed_password(message) -> str:
+    """The password standing on a line of its own in a mail."""
+    found = EMAILED_PASSWORD.search(text_of(message))
+    assert found, text_of(message)
+    return found.group(1)
+
+
+# --- database and application ------------------------------------------------------------------
+
+
+def settings(database_url: str, smtp_port: int, **overrides) -> dict:
+    """Test settings: production-like except a fast hasher and a local SMTP server."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test secret key",
+        "DATABASE_URL": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 8,
+        "ARGON2_PARALLELISM": 1,
+        "SESSION_COOKIE_SECURE": False,  # the test client speaks plain HTTP
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, smtp_server):
+    """A database migrated once per run with `flask db upgrade`."""
+    url = POSTGRES_URL or "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    app = create_app(settings(url, smtp_server.port))
+    with app.app_context():
+        if url.startswith("postgresql"):
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+def empty_tables() -> None:
+    """Delete every row the test wrote, keeping the schema."""
+    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def make_app(database_url, smtp_server):
+    """Build applications on the test database; tables are emptied after the test."""
+    apps = []
+
+    def build(**overrides):
+        app = create_app(settings(database_url, smtp_server.port, **overrides))
+        apps.append(app)
+        return app
+
+    yield build
+    with apps[0].app_context():
+        db.session.remove()
+        empty_tables()
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield app
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+class Client:
+    """Flask's test client with the CSRF token and htmx headers a browser would send."""
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+
+    def csrf_token(self) -> str:
+        page = self.http.get("/help/privacy").get_data(as_text=True)
+        return CSRF_TOKEN.search(page).group(1)
+
+    def get(self, url, htmx=False, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.http.get(url, headers=headers, **kwargs)
+
+    def post(self, url, data=None, htmx=False, csrf=True, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if csrf:
+            headers["X-CSRFToken"] = self.csrf_token()
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.http.post(url, data=data or {}, headers=headers, **kwargs)
+
+    # The subscriber's steps.
+
+    def request_password(self, email_address, flow="register", **kwargs):
+        url = "/register" if flow == "register" else "/password/forgot"
+        return self.post(url, {"email": email_address}, **kwargs)
+
+    def register(self, email_address, mailbox, **kwargs):
+        """Both steps of registration, reading the password from the mail."""
+        response = self.request_password(email_address)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        password = emailed_password(mailbox[-1])
+        response = self.post(
+            "/register/confirm",
+            {"email": email_address, "password": password, "consent": "y"},
+            **kwargs,
+        )
+        assert response.status_code in (200, 303), response.get_data(as_text=True)
+        return password
+
+    def login(self, email_address, password, **kwargs):
+        return self.post("/login", {"email": email_address, "password": password}, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return Client(app)
+
+
+@pytest.fixture
+def make_client():
+    return Client
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def accounts(app_context):
+    """The four accounts of the demo data and the contact demo@lkabonent.test."""
+    from lkabonent.demo import DEMO_EMAIL, KNOWN_ACCOUNTS
+    from lkabonent.models import Account, AccountContact
+
+    rows = [
+        Account(number=number, owner_surname=surname, status=status, address=address)
+        for number, surname, status, address in KNOWN_ACCOUNTS
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    db.session.add_all(AccountContact(account_id=row.id, email=DEMO_EMAIL) for row in rows[:2])
+    db.session.commit()
+    return {row.number: row for row in rows}
