@@ -38,8 +38,17 @@ def normalize_email(raw: str) -> str:
     try:
         # test_environment admits *.test addresses, which the demo data uses; they cannot
         # receive mail, so in production they simply never finish registering.
-        info = validate_email(raw.strip(), check_deliverability=False, test_environment=True)
+        # allow_smtputf8=False: a Unicode domain is fine (it travels as punycode), a non-ASCII
+        # part before the @ needs SMTPUTF8, which mail servers cannot be relied on to carry.
+        info = validate_email(
+            raw.strip(), check_deliverability=False, test_environment=True, allow_smtputf8=False
+        )
     except EmailNotValidError as error:
+        before_at = raw.strip().rpartition("@")[0]
+        if before_at and not before_at.isascii():
+            raise ValueError(
+                "До знака @ в адресе могут быть только латинские буквы, цифры и знаки."
+            ) from error
         raise ValueError(
             "Введите адрес электронной почты полностью, например user@example.ru."
         ) from error
@@ -56,6 +65,8 @@ def login_key(raw: str) -> str:
 
 def find_user(email: str) -> User | None:
     """The cabinet registered with this (normalised) login."""
+    if "\x00" in email:  # no login has one, and PostgreSQL refuses NUL in a query (a 500)
+        return None
     return db.session.scalar(select(User).where(User.email == email))
 
 
@@ -178,6 +189,7 @@ def recover(issued: EmailedPassword) -> User:
     user.password_hash = issued.password_hash
     user.password_changed_at = utcnow()
     end_other_sessions(user)
+    link_by_contact(user)
     return user
 
 

@@ -128,7 +128,8 @@ def _render_login(form, status: int = 200, error: str | None = None):
 def unauthorized():
     """To the login form, and back to the page asked for once logged in."""
     if is_htmx():
-        target = urlsplit(request.headers.get("HX-Current-URL", "")).path
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        target = current.path + (f"?{current.query}" if current.query else "")
     else:
         target = request.full_path if request.method == "GET" else ""
     flash("Войдите в личный кабинет, чтобы продолжить.", "info")

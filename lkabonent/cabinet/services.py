@@ -125,6 +125,8 @@ def link_account(user: User, number: str, surname: str, client_ip: str | None) -
 
 def linked_account(user: User, number: str) -> Account | None:
     """The user's linked account with this number; None for anyone else's or a missing one."""
+    if not NUMBER_PATTERN.fullmatch(number):
+        return None  # not a number at all (PostgreSQL would also refuse a NUL in it)
     return db.session.scalar(
         select(Account)
         .join(AccountLink, AccountLink.account_id == Account.id)

@@ -22,6 +22,11 @@ LINK_MESSAGES = {
 }
 
 
+# The failure limits count over an hour (per user) and a day (per number); an hour is when
+# trying again can first succeed.
+LINK_RETRY_AFTER = 3600
+
+
 @bp.before_request
 def require_login():
     """Every page of the cabinet needs a logged-in user."""
@@ -70,7 +75,7 @@ def link():
                 return redirect_to(url_for("cabinet.accounts"))
             message = LINK_MESSAGES[outcome]
             status = {LinkOutcome.TOO_MANY: 429, LinkOutcome.ALREADY_LINKED: 200}.get(outcome, 422)
-    return render(
+    response = render(
         "cabinet/link.html",
         "cabinet/_partials/link_form.html",
         status=status,
@@ -78,6 +83,9 @@ def link():
         message=message,
         already_linked=message == LINK_MESSAGES[LinkOutcome.ALREADY_LINKED],
     )
+    if status == 429:
+        response.headers["Retry-After"] = str(LINK_RETRY_AFTER)
+    return response
 
 
 @bp.route("/accounts/<number>/unlink", methods=["GET", "POST"])
