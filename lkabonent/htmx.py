@@ -19,9 +19,13 @@ def wants_fragment() -> bool:
 
 
 def render(template: str, fragment: str, /, status: int = 200, **context) -> Response:
-    """Render the whole page, or only its fragment for a non-boosted htmx request."""
-    name = fragment if wants_fragment() else template
-    response = make_response(render_template(name, **context), status)
+    """Render the whole page, or only its fragment for a non-boosted htmx request.
+
+    The templates see ``swapped`` (true for the fragment), e.g. to move focus into new content.
+    """
+    swapped = wants_fragment()
+    name = fragment if swapped else template
+    response = make_response(render_template(name, swapped=swapped, **context), status)
     response.vary.add("HX-Request")
     return response
 
