@@ -12,14 +12,19 @@ import threading
 import flask_migrate
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from lkabonent import create_app
+from lkabonent.demo import DEMO_EMAIL, KNOWN_ACCOUNTS
 from lkabonent.extensions import db
+from lkabonent.models import Account, AccountContact, User
+from lkabonent.passwords import hash_password
 
 POSTGRES_URL = os.environ.get("LKABONENT_TEST_DATABASE_URL", "")
 EMAILED_PASSWORD = re.compile(r"^([A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4})\r?$", re.MULTILINE)
 CSRF_TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
+LOGIN = "abonent@example.ru"
+PASSWORD = "Долгий путь домой 42"  # the password of every cabinet make_user writes by default
 
 
 def pytest_report_header(config):
@@ -158,6 +163,8 @@ def app(make_app):
 
 @pytest.fixture
 def app_context(app):
+    """An application context held for the whole test: only for tests that make no requests,
+    which would reuse it and its ``g``."""
     with app.app_context():
         yield app
 
@@ -213,6 +220,19 @@ class Client:
         return self.post("/login", {"email": email_address, "password": password}, **kwargs)
 
 
+def logged_in(client: Client, email_address: str = LOGIN, password: str = PASSWORD) -> Client:
+    """``client``, logged in to an existing cabinet."""
+    response = client.login(email_address, password)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+def masked(response, email_address) -> str:
+    """The page with the address and the CSRF tokens (different in every session) blanked."""
+    body = response.get_data(as_text=True).replace(email_address, "EMAIL")
+    return re.sub(r'"[\w-]{20,}\.[\w-]+\.[\w-]+"', '"TOKEN"', body)
+
+
 @pytest.fixture
 def client(app):
     return Client(app)
@@ -224,20 +244,62 @@ def make_client():
 
 
 # --- data --------------------------------------------------------------------------------------
+#
+# Rows are written in an application context of their own, closed before the test goes on: while
+# a context of the application stays pushed, Flask reuses it for every test request, so all
+# clients would share one ``g`` (Flask-Login's cached user, Flask-WTF's CSRF token). Rows handed
+# back are detached from their session, with their columns loaded.
+
+
+def make_user(app, email_address: str, password: str = PASSWORD, **fields) -> int:
+    """A cabinet written straight to the database; returns its id."""
+    with app.app_context():
+        user = User(email=email_address, password_hash=hash_password(password), **fields)
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def make_accounts(
+    app, count: int, start: int = 2000000001, surname: str = "Орлов"
+) -> list[Account]:
+    """``count`` active accounts with consecutive numbers, committed; the rows, detached."""
+    rows = [
+        Account(
+            number=str(start + index),
+            owner_surname=surname,
+            status=Account.ACTIVE,
+            address=f"г. Ялта, ул. Морская, д. {index + 1}",
+        )
+        for index in range(count)
+    ]
+    with app.app_context():
+        db.session.add_all(rows)
+        db.session.commit()
+        for row in rows:
+            db.session.refresh(row)
+    return rows
+
+
+def count(app, model) -> int:
+    """How many rows of ``model`` the database holds."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture
-def accounts(app_context):
-    """The four accounts of the demo data and the contact demo@lkabonent.test."""
-    from lkabonent.demo import DEMO_EMAIL, KNOWN_ACCOUNTS
-    from lkabonent.models import Account, AccountContact
-
+def accounts(app):
+    """The four accounts of the demo data, by number, detached; 1080000001 and 1080000002 have
+    the contact demo@lkabonent.test."""
     rows = [
         Account(number=number, owner_surname=surname, status=status, address=address)
         for number, surname, status, address in KNOWN_ACCOUNTS
     ]
-    db.session.add_all(rows)
-    db.session.flush()
-    db.session.add_all(AccountContact(account_id=row.id, email=DEMO_EMAIL) for row in rows[:2])
-    db.session.commit()
+    with app.app_context():
+        db.session.add_all(rows)
+        db.session.flush()
+        db.session.add_all(AccountContact(account_id=row.id, email=DEMO_EMAIL) for row in rows[:2])
+        db.session.commit()
+        for row in rows:
+            db.session.refresh(row)
     return {row.number: row for row in rows}

@@ -1,27 +1,15 @@
 """Registration in two steps by emailed password, and «Забыли пароль?», through HTTP."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from conftest import emailed_password, text_of
+from conftest import count, emailed_password, masked, text_of
 from lkabonent.extensions import db
 from lkabonent.models import AccountLink, Consent, EmailedPassword, User
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-
-
-def masked(response, email_address):
-    """The page with the address and the CSRF tokens (different in every session) blanked."""
-    body = response.get_data(as_text=True).replace(email_address, "EMAIL")
-    return re.sub(r'"[\w-]{20,}\.[\w-]+\.[\w-]+"', '"TOKEN"', body)
-
-
-def count(app, model):
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.mark.parametrize("htmx", [False, True])

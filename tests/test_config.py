@@ -1,0 +1,224 @@
+"""create_app(): required settings outside debug, where settings come from, debug defaults, and
+the security headers of every response."""
+
+import os
+import re
+
+import pytest
+from flask import Flask
+
+from conftest import LOGIN, PASSWORD, logged_in, make_user
+from lkabonent import create_app
+
+
+@pytest.fixture
+def instance(tmp_path, monkeypatch):
+    """A clean instance folder and an environment without LKABONENT_* or FLASK_DEBUG."""
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(folder))
+    for name in list(os.environ):
+        if name.startswith("LKABONENT_") or name == "FLASK_DEBUG":
+            monkeypatch.delenv(name)
+    return folder
+
+
+def sqlite_url(tmp_path) -> str:
+    return "sqlite:///" + str(tmp_path / "config-test.sqlite")
+
+
+# --- required settings ----------------------------------------------------------------------------
+
+
+def test_production_without_secret_key_refuses_to_start(instance, tmp_path):
+    with pytest.raises(RuntimeError, match="LKABONENT_SECRET_KEY"):
+        create_app({"MAIL_SERVER": "smtp.example.ru", "DATABASE_URL": sqlite_url(tmp_path)})
+    assert not (instance / "dev-secret-key").exists()
+
+
+def test_production_without_mail_server_refuses_to_start(instance, tmp_path):
+    with pytest.raises(RuntimeError, match="LKABONENT_MAIL_SERVER"):
+        create_app({"SECRET_KEY": "k" * 32, "DATABASE_URL": sqlite_url(tmp_path)})
+
+
+def test_production_from_the_environment_without_a_key_refuses(instance, monkeypatch):
+    monkeypatch.setenv("LKABONENT_MAIL_SERVER", "smtp.example.ru")
+    with pytest.raises(RuntimeError, match="LKABONENT_SECRET_KEY"):
+        create_app()
+
+
+def test_production_with_both_starts(instance, tmp_path):
+    app = create_app(
+        {
+            "SECRET_KEY": "k" * 32,
+            "MAIL_SERVER": "smtp.example.ru",
+            "DATABASE_URL": sqlite_url(tmp_path),
+        }
+    )
+    assert not app.debug and not app.testing
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert "dev" not in app.blueprints
+
+
+# --- where settings come from ---------------------------------------------------------------------
+
+
+def test_environment_variables_are_read(instance, monkeypatch, tmp_path):
+    monkeypatch.setenv("LKABONENT_SECRET_KEY", "12345")
+    monkeypatch.setenv("LKABONENT_MAIL_SERVER", "smtp.example.ru")
+    monkeypatch.setenv("LKABONENT_MAIL_PORT", "2525")
+    monkeypatch.setenv("LKABONENT_MAIL_USE_TLS", "true")
+    monkeypatch.setenv("LKABONENT_DATABASE_URL", sqlite_url(tmp_path))
+    monkeypatch.setenv("LKABONENT_ORGANIZATION_NAME", "ООО «Водоканал»")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "12345"  # a string, though the JSON reader saw a number
+    assert app.config["MAIL_SERVER"] == "smtp.example.ru"
+    assert app.config["MAIL_PORT"] == 2525
+    assert app.config["MAIL_USE_TLS"] is True
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == sqlite_url(tmp_path)
+    assert app.jinja_env.globals["organization"] == "ООО «Водоканал»"
+    assert not (instance / "dev-secret-key").exists()
+
+
+def test_instance_config_is_read_and_the_environment_wins(instance, monkeypatch, tmp_path):
+    (instance / "config.py").write_text(
+        'SECRET_KEY = "from the instance folder"\n'
+        'MAIL_SERVER = "smtp.instance.example"\n'
+        "MAIL_PORT = 587\n"
+        f'DATABASE_URL = "{sqlite_url(tmp_path)}"\n'
+        "ACCOUNTS_PER_PAGE = 25\n",
+        encoding="utf-8",
+    )
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from the instance folder"
+    assert app.config["MAIL_SERVER"] == "smtp.instance.example"
+    assert app.config["MAIL_PORT"] == 587
+    assert app.config["ACCOUNTS_PER_PAGE"] == 25
+    monkeypatch.setenv("LKABONENT_MAIL_PORT", "2525")
+    assert create_app().config["MAIL_PORT"] == 2525
+
+
+def test_test_settings_ignore_the_environment(instance, monkeypatch, tmp_path):
+    monkeypatch.setenv("LKABONENT_MAIL_PORT", "2525")
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path)})
+    assert app.config["MAIL_PORT"] == 25
+
+
+# --- debug mode -----------------------------------------------------------------------------------
+
+
+def test_debug_mode_makes_and_reuses_a_development_key(instance):
+    app = create_app({"DEBUG": True})
+    key_file = instance / "dev-secret-key"
+    key = key_file.read_text().strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    assert app.config["SECRET_KEY"] == key
+    assert create_app({"DEBUG": True}).config["SECRET_KEY"] == key
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert "dev" in app.blueprints  # /dev/mail
+
+
+def test_flask_debug_needs_neither_key_nor_mail_server(instance, monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")  # what `flask --debug run` sets
+    app = create_app()
+    assert app.debug
+    assert app.config["SECRET_KEY"] == (instance / "dev-secret-key").read_text().strip()
+    assert app.config["MAIL_SERVER"] == ""
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_the_default_database_is_in_the_instance_folder(instance):
+    app = create_app({"DEBUG": True})
+    expected = "sqlite:///" + os.path.join(str(instance), "lkabonent.sqlite")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == expected
+
+
+def test_sqlite_waits_for_a_writer_and_every_engine_checks_its_connections(instance, tmp_path):
+    sqlite = create_app({"DEBUG": True}).config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert sqlite["connect_args"] == {"timeout": 30} and sqlite["pool_pre_ping"] is True
+    postgres = create_app(
+        {"DEBUG": True, "DATABASE_URL": "postgresql+psycopg://u@127.0.0.1/x"}
+    ).config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert "connect_args" not in postgres and postgres["pool_pre_ping"] is True
+
+
+# --- security headers -----------------------------------------------------------------------------
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    parsed = {}
+    for part in policy.split(";"):
+        name, *values = part.split()
+        parsed[name] = values
+    return parsed
+
+
+def assert_security_headers(response):
+    policy = directives(response.headers["Content-Security-Policy"])
+    assert policy["script-src"] == ["'self'"]
+    assert "'unsafe-inline'" not in policy["style-src"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["object-src"] == ["'none'"]
+    assert policy["form-action"] == ["'self'"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize(
+    ("url", "htmx", "status"),
+    [
+        ("/", False, 200),
+        ("/register", True, 200),
+        ("/help/privacy", False, 200),
+        ("/no-such-page", False, 404),
+        ("/no-such-page", True, 404),
+        ("/cabinet/accounts", False, 303),
+        ("/static/css/site.css", False, 200),
+    ],
+)
+def test_security_headers_everywhere(client, url, htmx, status):
+    response = client.get(url, htmx=htmx)
+    response.close()  # a static file is streamed from an open file
+    assert response.status_code == status
+    assert_security_headers(response)
+
+
+def test_security_headers_on_a_refused_post(client):
+    response = client.post("/register", {"email": "x"}, csrf=False)
+    assert response.status_code == 400
+    assert_security_headers(response)
+
+
+def test_pages_have_no_inline_script(client):
+    for url in ("/", "/login", "/register", "/help/privacy", "/no-such-page"):
+        body = client.get(url).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\ssrc=)", body), url
+        assert not re.search(r"\son[a-z]+=", body), url
+        assert 'style="' not in body, url
+
+
+@pytest.mark.parametrize(
+    ("url", "htmx", "status"),
+    [
+        ("/cabinet/", False, 200),
+        ("/cabinet/accounts", True, 200),
+        ("/cabinet/accounts/link", False, 200),
+        ("/help/privacy", False, 200),
+        ("/", False, 303),
+        ("/cabinet/no-such-page", False, 404),
+    ],
+)
+def test_logged_in_responses_are_not_cached(app, client, url, htmx, status):
+    make_user(app, LOGIN)
+    logged_in(client)
+    response = client.get(url, htmx=htmx)
+    assert response.status_code == status
+    assert response.headers["Cache-Control"] == "no-store"
+    assert_security_headers(response)
+
+
+def test_the_login_answer_is_not_cached(app, client):
+    make_user(app, LOGIN)
+    response = client.login(LOGIN, PASSWORD)
+    assert response.status_code == 303
+    assert response.headers["Cache-Control"] == "no-store"

@@ -1,0 +1,258 @@
+"""The outbox: mails survive a dead SMTP server, are retried by `flask mail send-pending`, are
+encrypted at rest, and in debug mode without a mail server go to the terminal and /dev/mail."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.fernet import InvalidToken
+from sqlalchemy import select
+
+from conftest import EMAILED_PASSWORD, emailed_password, free_port, text_of
+from lkabonent.extensions import db
+from lkabonent.mail import CLAIM_TIME, queue_mail, seal, unseal
+from lkabonent.models import OutgoingMail, User
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+MAIL_FAILED = "Письмо не удалось отправить сразу"
+SUBJECT = "Пароль для регистрации в личном кабинете"
+
+
+def outbox(app) -> list[OutgoingMail]:
+    with app.app_context():
+        rows = db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id)).all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def send_pending(app):
+    return app.test_cli_runner().invoke(args=["mail", "send-pending"])
+
+
+@pytest.fixture
+def dead_smtp_app(make_app):
+    """An application whose SMTP server does not answer (nothing listens on the port)."""
+    return make_app(MAIL_PORT=free_port())
+
+
+@pytest.fixture
+def live_smtp_app(dead_smtp_app, make_app):
+    """The same database with the real test SMTP server."""
+    return make_app()
+
+
+def test_dead_smtp_server_still_shows_step_two_with_a_warning(dead_smtp_app, make_client, mailbox):
+    client = make_client(dead_smtp_app)
+    response = client.request_password("down@example.ru")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert MAIL_FAILED in body
+    assert "Зарегистрироваться" in body  # step two, so the password can be typed once it comes
+    assert mailbox == []
+    [row] = outbox(dead_smtp_app)
+    assert row.recipient == "down@example.ru"
+    assert row.sent_at is None and row.claimed_until is None
+    assert row.attempts == 1
+    assert row.last_error and "Connection" in row.last_error
+
+
+def test_a_delivered_mail_shows_no_warning(client, mailbox):
+    response = client.request_password("up@example.ru")
+    assert MAIL_FAILED not in response.get_data(as_text=True)
+    assert len(mailbox) == 1
+
+
+def test_send_pending_delivers_a_queued_mail_exactly_once(
+    dead_smtp_app, live_smtp_app, make_client, mailbox
+):
+    client = make_client(dead_smtp_app)
+    client.request_password("later@example.ru")
+
+    failed = send_pending(dead_smtp_app)  # the server is still down: it stays queued
+    assert failed.exit_code == 1
+    assert "Отправлено писем: 0; не удалось отправить: 1." in failed.output
+    [row] = outbox(dead_smtp_app)
+    assert row.sent_at is None and row.attempts == 2 and row.last_error
+
+    result = send_pending(live_smtp_app)
+    assert result.exit_code == 0, result.output
+    assert "Отправлено писем: 1; не удалось отправить: 0." in result.output
+    assert len(mailbox) == 1
+    assert mailbox[0]["To"] == "later@example.ru"
+    [row] = outbox(live_smtp_app)
+    assert row.sent_at is not None and row.last_error is None
+
+    again = send_pending(live_smtp_app)
+    assert again.exit_code == 0
+    assert "Отправлено писем: 0; не удалось отправить: 0." in again.output
+    assert len(mailbox) == 1
+
+    # The password that came late still registers (within its lifetime).
+    response = make_client(live_smtp_app).post(
+        "/register/confirm",
+        {"email": "later@example.ru", "password": emailed_password(mailbox[0]), "consent": "y"},
+    )
+    assert response.status_code == 303
+
+
+def test_asking_again_after_a_failure_works(
+    dead_smtp_app, live_smtp_app, make_client, mailbox, time_machine
+):
+    time_machine.move_to(NOW, tick=False)
+    assert make_client(dead_smtp_app).request_password("retry@example.ru").status_code == 200
+    time_machine.move_to(NOW + timedelta(minutes=2), tick=False)  # past the per-address limit
+    client = make_client(live_smtp_app)
+    response = client.request_password("retry@example.ru")
+    assert response.status_code == 200
+    assert MAIL_FAILED not in response.get_data(as_text=True)
+    assert len(mailbox) == 1
+    password = emailed_password(mailbox[0])
+    response = client.post(
+        "/register/confirm", {"email": "retry@example.ru", "password": password, "consent": "y"}
+    )
+    assert response.status_code == 303
+    with live_smtp_app.app_context():
+        assert db.session.scalar(select(User.email)) == "retry@example.ru"
+
+
+def test_a_mail_claimed_by_another_sender_waits_for_the_claim_to_expire(
+    app, client, mailbox, time_machine
+):
+    time_machine.move_to(NOW, tick=False)
+    with app.app_context():
+        db.session.add(
+            OutgoingMail(
+                recipient="claimed@example.ru",
+                subject="Проверка",
+                body_text=seal("Текст"),
+                body_html=seal("<p>Текст</p>"),
+                claimed_until=NOW + CLAIM_TIME,
+            )
+        )
+        db.session.commit()
+    busy = send_pending(app)
+    assert "Отправлено писем: 0" in busy.output
+    assert mailbox == []
+    time_machine.move_to(NOW + CLAIM_TIME + timedelta(seconds=1), tick=False)
+    result = send_pending(app)
+    assert result.exit_code == 0
+    assert "Отправлено писем: 1" in result.output
+    assert [message["To"] for message in mailbox] == ["claimed@example.ru"]
+
+
+def test_bodies_are_encrypted_at_rest(app, client, mailbox):
+    client.request_password("secret@example.ru")
+    password = emailed_password(mailbox[0])
+    [row] = outbox(app)
+    assert password not in row.body_text and password not in row.body_html
+    assert "Здравствуйте" not in row.body_text
+    with app.app_context():
+        assert password in unseal(row.body_text)
+        assert password in unseal(row.body_html)
+        assert unseal(row.body_text).strip() == text_of(mailbox[0]).replace("\r\n", "\n").strip()
+
+
+def test_another_secret_key_cannot_read_the_outbox(dead_smtp_app, make_app, make_client, mailbox):
+    make_client(dead_smtp_app).request_password("key@example.ru")
+    [row] = outbox(dead_smtp_app)
+    stranger = make_app(SECRET_KEY="another secret key")
+    with stranger.app_context(), pytest.raises(InvalidToken):
+        unseal(row.body_text)
+    # Its sender keeps the mail queued instead of crashing or sending garbage.
+    result = send_pending(stranger)
+    assert result.exit_code == 1
+    assert mailbox == []
+    [row] = outbox(stranger)
+    assert row.sent_at is None and "InvalidToken" in row.last_error
+
+
+def test_cyrillic_subject_and_body_arrive_intact(app, client, mailbox):
+    client.request_password("abonent@example.ru")
+    [message] = mailbox
+    assert message["Subject"] == SUBJECT
+    assert "Личный кабинет абонента" in message["From"]
+    assert message.is_multipart()
+    text = text_of(message)
+    markup = message.get_body(preferencelist=("html",)).get_content()
+    organization = app.config["ORGANIZATION_NAME"]
+    password = emailed_password(message)
+    for part in (text, markup):
+        assert "Здравствуйте!" in part
+        assert organization in part
+        assert "Зарегистрироваться" in part
+        assert password in part
+    assert "<p>" in markup and "<p>" not in text
+
+
+SUBJECTS = [
+    "Пароль для регистрации в личном кабинете",
+    "Пароль для входа в личный кабинет",
+    "Личный кабинет с этим адресом уже есть",
+    "Личный кабинет с этим адресом не найден",
+    "Пароль личного кабинета изменен",
+    "Ёлка 🎄 и «кавычки» — тире, ЕИРЦ: 100% готово",
+    "Оченьдлинноесловобезединогопробеладлявсейстрокитемыписьма и хвост",
+] + [
+    # A space at every place where a long subject may be split into encoded words.
+    "ж" * shift + " Пароль для регистрации в личном кабинете абонента ГУП РК «КР ЕИРЦ»"
+    for shift in range(20)
+]
+
+
+def test_long_cyrillic_subjects_keep_their_spaces(app, mailbox):
+    with app.test_request_context():
+        for subject in SUBJECTS:
+            queue_mail("subject@example.ru", subject, "no_cabinet")
+        db.session.commit()
+    assert send_pending(app).exit_code == 0
+    assert [message["Subject"] for message in mailbox] == SUBJECTS
+
+
+def test_a_unicode_domain_is_delivered_in_punycode(client, mailbox):
+    response = client.request_password("Abonent@Почта.рф")
+    assert response.status_code == 200
+    assert MAIL_FAILED not in response.get_data(as_text=True)
+    [message] = mailbox
+    assert message["To"] == "abonent@xn--80a1acny.xn--p1ai"
+
+
+def test_an_undeliverable_address_does_not_block_the_queue(dead_smtp_app, live_smtp_app, mailbox):
+    """SMTP without SMTPUTF8 cannot carry a non-ASCII local part; the mails after it still go."""
+    with dead_smtp_app.test_request_context():
+        for recipient in ("кириллица@example.ru", "next@example.ru"):
+            queue_mail(recipient, "Проверка", "no_cabinet")
+        db.session.commit()
+    result = send_pending(live_smtp_app)
+    assert result.exit_code == 1
+    assert "Отправлено писем: 1; не удалось отправить: 1." in result.output
+    assert [message["To"] for message in mailbox] == ["next@example.ru"]
+    stuck, sent = outbox(live_smtp_app)
+    assert stuck.sent_at is None and stuck.claimed_until is None
+    assert "UnicodeEncodeError" in stuck.last_error
+    assert sent.sent_at is not None
+
+
+def test_debug_mode_without_mail_server_prints_the_mail(make_app, make_client, capsys):
+    app = make_app(DEBUG=True, MAIL_SERVER="")
+    client = make_client(app)
+    response = client.request_password("dev@example.ru")
+    assert response.status_code == 200
+    assert MAIL_FAILED not in response.get_data(as_text=True)
+    printed = capsys.readouterr().err
+    assert f"Письмо для dev@example.ru: {SUBJECT}" in printed
+    [row] = outbox(app)
+    assert row.sent_at is not None
+    with app.app_context():
+        password = EMAILED_PASSWORD.search(unseal(row.body_text)).group(1)
+    assert password in printed
+
+    page = client.get("/dev/mail")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert SUBJECT in body and "dev@example.ru" in body
+    assert password in body and "отправлено" in body
+
+
+def test_dev_mail_page_is_absent_outside_debug(app, client):
+    response = client.get("/dev/mail")
+    assert response.status_code == 404
+    assert "Страница не найдена" in response.get_data(as_text=True)
