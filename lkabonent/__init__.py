@@ -2,16 +2,15 @@
 
 import os
 import secrets
-import sqlite3
 
 from flask import Flask
 from flask_login import current_user
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from .cli import register_commands
 from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from .mail import public_url
 from .models import render_item
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,7 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_response_headers(app)
-    app.jinja_env.globals["organization"] = app.config["ORGANIZATION_NAME"]
+    app.jinja_env.globals.update(
+        organization=app.config["ORGANIZATION_NAME"], public_url=public_url
+    )
     return app
 
 
@@ -67,6 +68,11 @@ def configure(app: Flask, test_config: dict | None) -> None:
             "Не задан почтовый сервер. Укажите LKABONENT_MAIL_SERVER (и при необходимости "
             "LKABONENT_MAIL_PORT, LKABONENT_MAIL_USERNAME, LKABONENT_MAIL_PASSWORD)."
         )
+    if production and not app.config["PUBLIC_URL"]:
+        raise RuntimeError(
+            "Не задан адрес портала для ссылок в письмах. Укажите LKABONENT_PUBLIC_URL, "
+            "например https://lk.example.ru."
+        )
 
     url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "lkabonent.sqlite"
@@ -90,19 +96,20 @@ def _development_key(app: Flask) -> str:
         return key_file.read().strip()
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """SQLite: enforce foreign keys and let readers work beside a writer."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
 
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension instances to this application."""
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(
         app,
         db,
@@ -111,7 +118,6 @@ def register_extensions(app: Flask) -> None:
         render_item=render_item,
     )
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
     # Sessions live on the server (auth/sessions.py); a changing mobile IP must not end them.
     login_manager.session_protection = None
     csrf.init_app(app)

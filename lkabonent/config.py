@@ -9,6 +9,10 @@ SECRET_KEY = None
 # SQLAlchemy URL; empty means the SQLite file instance/lkabonent.sqlite.
 DATABASE_URL = ""
 
+# The portal's address as subscribers reach it, for links in mails (https://lk.example.ru).
+# Required outside debug and testing, where the address of the request stands in for it.
+PUBLIC_URL = ""
+
 # The organisation named on every page and in every mail.
 ORGANIZATION_NAME = "ГУП РК «КР ЕИРЦ»"
 SUBSCRIBER_SERVICE_CONTACTS = (
@@ -24,6 +28,7 @@ MAIL_USERNAME = None
 MAIL_PASSWORD = None
 MAIL_DEFAULT_SENDER = "Личный кабинет абонента <noreply@lkabonent.local>"
 MAIL_SUPPRESS_SEND = False
+MAIL_TIMEOUT = 10  # seconds to wait for the SMTP server before the mail stays queued
 
 # Emailed passwords (registration and «Забыли пароль?").
 REGISTRATION_PASSWORD_TTL = 1800  # seconds
@@ -54,6 +59,9 @@ ARGON2_PARALLELISM = 1
 PRIVACY_POLICY_VERSION = "2026-11-27"
 
 ACCOUNTS_PER_PAGE = 10
+
+# A form's CSRF token lives as long as its session: an open form does not expire by itself.
+WTF_CSRF_TIME_LIMIT = None
 
 SESSION_COOKIE_NAME = "lkabonent_session"
 SESSION_COOKIE_HTTPONLY = True

@@ -6,6 +6,7 @@ password, whose plain value must never rest in the database.
 """
 
 import base64
+import smtplib
 import sys
 from datetime import timedelta
 from email.header import Header
@@ -13,12 +14,12 @@ from email.header import Header
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app, g, render_template
-from flask_mail import Message
+from flask import current_app, g, render_template, request, url_for
+from flask_mail import Connection, Message
 from sqlalchemy import or_, select, update
 
 from .clock import utcnow
-from .extensions import db, mail
+from .extensions import db
 from .models import OutgoingMail
 
 # A claimed mail is left alone by other senders for this long.
@@ -45,6 +46,13 @@ def seal(text: str) -> str:
 def unseal(token: str) -> str:
     """Decrypt a mail body from the outbox."""
     return _fernet().decrypt(token.encode()).decode()
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link for a mail, on PUBLIC_URL: never on the Host header a client sent,
+    which would let anyone have our mails point at a site of theirs."""
+    base = current_app.config["PUBLIC_URL"] or request.host_url
+    return base.rstrip("/") + url_for(endpoint, **values)
 
 
 def queue_mail(recipient: str, subject: str, template: str, **context) -> OutgoingMail:
@@ -93,6 +101,21 @@ def encode_subject(text: str) -> str:
     return Header(text, "utf-8", header_name="Subject").encode(linesep="\r\n")
 
 
+class TimedConnection(Connection):
+    """Flask-Mail's SMTP connection with a timeout (it has none): a server that accepts and
+    then stalls must leave the mail queued, not hold the request forever."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        settings, timeout = self.mail, current_app.config["MAIL_TIMEOUT"]
+        smtp_class = smtplib.SMTP_SSL if settings.use_ssl else smtplib.SMTP
+        host = smtp_class(settings.server, settings.port, timeout=timeout)
+        if settings.use_tls:
+            host.starttls()
+        if settings.username and settings.password:
+            host.login(settings.username, settings.password)
+        return host
+
+
 def _transmit(outgoing: OutgoingMail) -> None:
     """Hand one mail to the SMTP server, or print it where development has none."""
     text = unseal(outgoing.body_text)
@@ -109,7 +132,8 @@ def _transmit(outgoing: OutgoingMail) -> None:
         body=text,
         html=unseal(outgoing.body_html),
     )
-    mail.send(message)
+    with TimedConnection(current_app.extensions["mail"]) as connection:
+        connection.send(message)
 
 
 def deliver(mail_id: int) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .clock import utcnow
 from .extensions import db
@@ -132,6 +132,11 @@ class AccountContact(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254), index=True)
+
+    @validates("email")
+    def _lower(self, key, value: str) -> str:
+        """Logins are stored in lower case; a contact must match them whatever its case."""
+        return value.strip().lower()
 
 
 class AccountLink(db.Model):

@@ -11,8 +11,9 @@ from flask import current_app
 
 MIN_LENGTH = 8
 MAX_LENGTH = 256
-# Latin letters and digits without look-alikes (0/O/o, 1/l/I, 5/S, 2/Z, 8/B and so on).
-EMAILED_ALPHABET = "ACDEFGHJKLMNPQRTUVWXYabcdefghjkmnpqrstuvwxyz34679"
+# Capital Latin letters and digits without look-alikes: no 0/O, 1/I, 2/Z, 5/S, 8/B, and one
+# case only, since c/C, k/K, p/P… differ only in size. 26 symbols, 12 of them: 56 bits.
+EMAILED_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 EMAILED_GROUPS = 3
 EMAILED_GROUP_LENGTH = 4
 
@@ -50,14 +51,17 @@ def needs_rehash(password_hash: str) -> bool:
     return hasher().check_needs_rehash(password_hash)
 
 
-@cache
 def dummy_hash() -> str:
     """A hash to verify against when there is no user, so both answers cost the same."""
-    return hash_password(secrets.token_urlsafe(16))
+    extension = current_app.extensions.get("lkabonent.dummy_hash")
+    if extension is None:
+        extension = hash_password(secrets.token_urlsafe(16))
+        current_app.extensions["lkabonent.dummy_hash"] = extension
+    return extension
 
 
 def generate_emailed_password() -> str:
-    """A random password for a mail: 12 unambiguous characters in groups, like «Ab3d-…»."""
+    """A random password for a mail: 12 unambiguous characters in groups, like «AC3D-…»."""
     groups = (
         "".join(secrets.choice(EMAILED_ALPHABET) for _ in range(EMAILED_GROUP_LENGTH))
         for _ in range(EMAILED_GROUPS)

@@ -154,7 +154,7 @@ def test_accounts_boosted_and_history_requests_get_the_whole_page(app, user):
 def test_accounts_page_without_accounts(user):
     body = body_of(user.get("/cabinet/accounts"))
     assert "Лицевые счета не привязаны." in body
-    assert "Страница 1 из 1" in body
+    assert "Страница" not in body  # no pager over an empty list
 
 
 def test_accounts_shows_status_and_only_own_accounts(app, accounts, user, make_client):

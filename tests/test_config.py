@@ -47,11 +47,23 @@ def test_production_from_the_environment_without_a_key_refuses(instance, monkeyp
         create_app()
 
 
-def test_production_with_both_starts(instance, tmp_path):
+def test_production_without_public_url_refuses_to_start(instance, tmp_path):
+    with pytest.raises(RuntimeError, match="LKABONENT_PUBLIC_URL"):
+        create_app(
+            {
+                "SECRET_KEY": "k" * 32,
+                "MAIL_SERVER": "smtp.example.ru",
+                "DATABASE_URL": sqlite_url(tmp_path),
+            }
+        )
+
+
+def test_production_with_all_required_settings_starts(instance, tmp_path):
     app = create_app(
         {
             "SECRET_KEY": "k" * 32,
             "MAIL_SERVER": "smtp.example.ru",
+            "PUBLIC_URL": "https://lk.example.ru",
             "DATABASE_URL": sqlite_url(tmp_path),
         }
     )
@@ -68,6 +80,7 @@ def test_environment_variables_are_read(instance, monkeypatch, tmp_path):
     monkeypatch.setenv("LKABONENT_MAIL_SERVER", "smtp.example.ru")
     monkeypatch.setenv("LKABONENT_MAIL_PORT", "2525")
     monkeypatch.setenv("LKABONENT_MAIL_USE_TLS", "true")
+    monkeypatch.setenv("LKABONENT_PUBLIC_URL", "https://lk.example.ru")
     monkeypatch.setenv("LKABONENT_DATABASE_URL", sqlite_url(tmp_path))
     monkeypatch.setenv("LKABONENT_ORGANIZATION_NAME", "ООО «Водоканал»")
     app = create_app()
@@ -85,6 +98,7 @@ def test_instance_config_is_read_and_the_environment_wins(instance, monkeypatch,
         'SECRET_KEY = "from the instance folder"\n'
         'MAIL_SERVER = "smtp.instance.example"\n'
         "MAIL_PORT = 587\n"
+        'PUBLIC_URL = "https://lk.instance.example"\n'
         f'DATABASE_URL = "{sqlite_url(tmp_path)}"\n'
         "ACCOUNTS_PER_PAGE = 25\n",
         encoding="utf-8",

@@ -4,10 +4,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from ..forms import REQUIRED
 from ..passwords import MAX_LENGTH
 from .services import normalize_email
-
-REQUIRED = "Заполните это поле."
 
 
 class EmailField(StringField):
@@ -33,14 +32,25 @@ def _login_field() -> EmailField:
     )
 
 
-def _password_field(label: str, autocomplete: str) -> PasswordField:
+def _password_field(label: str, autocomplete: str, filters=()) -> PasswordField:
     return PasswordField(
         label,
         validators=[
             DataRequired(REQUIRED),
             Length(max=MAX_LENGTH, message="Слишком длинный пароль."),
         ],
+        filters=filters,
         render_kw={"autocomplete": autocomplete},
+    )
+
+
+def _emailed_password_field() -> PasswordField:
+    """The password from the mail. Mail programs often copy a space or a line break with it;
+    an emailed password has none, so they are dropped rather than counted as a wrong try.
+    "one-time-code" keeps browsers from offering a generated password instead of the mailed one.
+    """
+    return _password_field(
+        "Пароль", "one-time-code", filters=[lambda value: value.strip() if value else value]
     )
 
 
@@ -54,7 +64,7 @@ class RegisterForm(FlaskForm):
     """Step 2 of registration: the emailed password and the consent."""
 
     email = _login_field()
-    password = _password_field("Пароль", "one-time-code")
+    password = _emailed_password_field()
     consent = BooleanField(
         "Даю согласие на обработку моих персональных данных",
         validators=[
@@ -67,7 +77,7 @@ class RecoverForm(FlaskForm):
     """Step 2 of «Забыли пароль?»: the emailed password."""
 
     email = _login_field()
-    password = _password_field("Пароль", "one-time-code")
+    password = _emailed_password_field()
 
 
 class LoginForm(FlaskForm):

@@ -4,6 +4,7 @@ The functions work on the current database session and leave the commit to the c
 what a request changes (and the mail it queues) is written at once or not at all.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
@@ -25,8 +26,6 @@ from ..passwords import (
     verify_password,
 )
 from .sessions import end_other_sessions
-
-WRONG_CURRENT = "Текущий пароль указан неверно."
 
 
 class AlreadyRegistered(Exception):
@@ -207,16 +206,24 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> str | None:
-    """«Сменить пароль»: return the reason for a refusal, or None once it is changed.
+@dataclass(frozen=True)
+class Refusal:
+    """Why a form was refused: the field to mark and the reason in Russian."""
+
+    field: str
+    message: str
+
+
+def change_password(user: User, current: str, new: str) -> Refusal | None:
+    """«Сменить пароль»: return the refusal, or None once the password is changed.
 
     The change ends the user's other sessions and emailed passwords and mails a notice.
     """
     if not verify_password(user.password_hash, current):
-        return WRONG_CURRENT
+        return Refusal("current_password", "Текущий пароль указан неверно.")
     problem = password_problem(new, user.email)
     if problem:
-        return problem
+        return Refusal("new_password", problem)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     end_other_sessions(user)

@@ -19,11 +19,28 @@ TOKEN_KEY = "sid"
 
 
 def _digest(token: str) -> str:
+    """What the database keeps of a session token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _end_current_record() -> None:
+    """End this browser's session record on the server, if it has a live one."""
+    token = session.get(TOKEN_KEY)
+    if token:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == _digest(token), UserSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
+
+
 def start_session(user: User) -> None:
-    """Log the user in on a fresh session: nothing from before the login carries over."""
+    """Log the user in on a fresh session: nothing from before the login carries over.
+
+    A session this browser had before (logging in again while logged in) ends too, so that a
+    copy of its cookie cannot outlive the next «Выйти».
+    """
+    _end_current_record()
     session.clear()
     token = secrets.token_urlsafe(32)
     db.session.add(
@@ -52,13 +69,7 @@ def current_record_id() -> int | None:
 
 def end_session() -> None:
     """Log out: end the record on the server and forget the cookie's contents."""
-    token = session.get(TOKEN_KEY)
-    if token:
-        db.session.execute(
-            update(UserSession)
-            .where(UserSession.token_hash == _digest(token), UserSession.ended_at.is_(None))
-            .values(ended_at=utcnow())
-        )
+    _end_current_record()
     logout_user()
     session.clear()
 

@@ -1,12 +1,12 @@
 """Start page, login, logout, two-step registration and recovery, password change."""
 
 import math
-import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..clock import utcnow
 from ..errors import render_error
 from ..extensions import db, limiter, login_manager
 from ..htmx import is_htmx, redirect_to, render
@@ -15,7 +15,6 @@ from ..models import EmailedPassword
 from . import bp
 from .forms import ChangePasswordForm, LoginForm, RecoverForm, RegisterForm, RequestPasswordForm
 from .services import (
-    WRONG_CURRENT,
     AlreadyRegistered,
     authenticate,
     change_password,
@@ -32,10 +31,6 @@ WRONG_EMAILED_PASSWORD = (
     "или получите новый пароль."
 )
 WRONG_LOGIN = "Неверный логин или пароль."
-MAIL_FAILED = (
-    "Письмо не удалось отправить сразу. Мы повторим отправку автоматически; если оно не придет "
-    "в течение получаса, запросите пароль еще раз."
-)
 
 # The two flows that send a password by mail share one form, one template and these settings.
 FLOWS = {
@@ -176,11 +171,13 @@ def logout():
 
 
 def _flow_start(flow: str):
+    """Step 1, with the address filled in when the subscriber came back to change it."""
     form = RequestPasswordForm(formdata=None, data={"email": request.args.get("email", "")})
     return _render_flow(flow, 1, form)
 
 
 def _flow_request(flow: str):
+    """«Получить пароль»: queue the mail, send it after the commit, show step 2."""
     form = RequestPasswordForm()
     if not form.validate():
         return _render_flow(flow, 1, form, 422)
@@ -188,23 +185,25 @@ def _flow_request(flow: str):
     db.session.commit()
     sent = deliver_queued()
     confirm_form = FLOWS[flow]["confirm_form"](formdata=None, data={"email": form.email.data})
-    return _render_flow(flow, 2, confirm_form, mail_failed=not sent, email_known=True)
+    return _render_flow(flow, 2, confirm_form, just_sent=True, mail_failed=not sent)
 
 
 def _flow_confirm_page(flow: str):
+    """Step 2 on its own, for someone who already has the mail: the address is editable."""
     form = FLOWS[flow]["confirm_form"](formdata=None, data={"email": request.args.get("email", "")})
-    return _render_flow(flow, 2, form, email_known=False)
+    return _render_flow(flow, 2, form, email_editable=True)
 
 
 def _flow_confirm(flow: str):
+    """Step 2: use the emailed password to register or to recover access, then log in."""
     form = FLOWS[flow]["confirm_form"]()
     if not form.validate():
-        return _render_flow(flow, 2, form, 422, email_known=False)
+        return _render_flow(flow, 2, form, 422, email_editable=bool(form.email.errors))
     issued = redeem_emailed_password(form.email.data, FLOWS[flow]["purpose"], form.password.data)
     if issued is None:
         db.session.commit()  # keep the count of wrong tries
         form.password.errors.append(WRONG_EMAILED_PASSWORD)
-        return _render_flow(flow, 2, form, 422, email_known=True)
+        return _render_flow(flow, 2, form, 422)
     if flow == "register":
         try:
             user = register(form.email.data, issued, request.remote_addr)
@@ -213,7 +212,7 @@ def _flow_confirm(flow: str):
             form.email.errors.append(
                 "Для этого адреса кабинет уже создан. Войдите или восстановите доступ."
             )
-            return _render_flow(flow, 2, form, 422, email_known=True)
+            return _render_flow(flow, 2, form, 422)
     else:
         user = recover(issued)
     start_session(user)
@@ -284,16 +283,20 @@ def password_change():
     if form.is_submitted():
         status = 422
         if form.validate():
-            problem = change_password(
+            refusal = change_password(
                 current_user, form.current_password.data, form.new_password.data
             )
-            if problem is None:
+            if refusal is None:
                 db.session.commit()
-                deliver_queued()
                 flash("Пароль изменен. Другие сеансы входа завершены.", "success")
+                if not deliver_queued():
+                    flash(
+                        "Уведомление о смене пароля не удалось отправить сразу; "
+                        "мы повторим отправку.",
+                        "warning",
+                    )
                 return redirect_to(url_for("cabinet.index"))
-            field = form.current_password if problem == WRONG_CURRENT else form.new_password
-            field.errors.append(problem)
+            getattr(form, refusal.field).errors.append(refusal.message)
     return render(
         "auth/password_change.html",
         "auth/_partials/password_change_form.html",
@@ -312,10 +315,10 @@ _LIMITED_FORMS = {
         "recover", 1, RequestPasswordForm(), 429, error=message
     ),
     "auth.register_confirm": lambda message: _render_flow(
-        "register", 2, RegisterForm(), 429, error=message, email_known=False
+        "register", 2, RegisterForm(), 429, error=message, email_editable=True
     ),
     "auth.recover_confirm": lambda message: _render_flow(
-        "recover", 2, RecoverForm(), 429, error=message, email_known=False
+        "recover", 2, RecoverForm(), 429, error=message, email_editable=True
     ),
 }
 
@@ -327,7 +330,7 @@ def too_many_requests(error):
     if renderer is None:
         return render_error(error)
     current = limiter.current_limit
-    seconds = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    seconds = max(1, math.ceil(current.reset_at - utcnow().timestamp())) if current else 60
     response = renderer(f"Слишком много попыток. Повторите через {math.ceil(seconds / 60)} мин.")
     response.headers["Retry-After"] = str(seconds)
     return response

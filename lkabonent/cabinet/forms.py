@@ -4,9 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from ..forms import REQUIRED
 from .services import NUMBER_PATTERN, normalize_account_number
-
-REQUIRED = "Заполните это поле."
 
 
 class LinkAccountForm(FlaskForm):

@@ -35,9 +35,13 @@ class Page:
     pages: int
 
 
+# Cyrillic capitals that look like Latin ones, typed on a Russian keyboard layout.
+CYRILLIC_LOOKALIKES = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
+
+
 def normalize_account_number(raw: str) -> str:
-    """The account number without the spaces and dashes people type into it."""
-    return re.sub(r"[\s\-‐‑‒–—]", "", raw).upper()
+    """The account number without the spaces and dashes people type into it, in Latin capitals."""
+    return re.sub(r"[\s\-‐‑‒–—]", "", raw).upper().translate(CYRILLIC_LOOKALIKES)
 
 
 def normalize_surname(raw: str) -> str:
@@ -69,6 +73,7 @@ def link_by_contact(user: User) -> int:
 
 
 def _recent_failures(column, value, period: timedelta) -> int:
+    """How many failed links match ``column == value`` within the last ``period``."""
     return db.session.scalar(
         select(func.count(LinkFailure.id)).where(
             column == value, LinkFailure.created_at > utcnow() - period
@@ -82,12 +87,18 @@ def link_account(user: User, number: str, surname: str, client_ip: str | None) -
     ``number`` is normalised already. Failures are recorded and limited per user and per number.
     """
     config = current_app.config
+    # Concurrent attempts of one user wait for each other here (PostgreSQL), so that they
+    # cannot all pass the check below before any of them records its failure.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     if (
         _recent_failures(LinkFailure.user_id, user.id, timedelta(hours=1))
         >= config["LINK_FAILURES_PER_USER_PER_HOUR"]
         or _recent_failures(LinkFailure.account_number, number, timedelta(days=1))
         >= config["LINK_FAILURES_PER_ACCOUNT_PER_DAY"]
     ):
+        current_app.logger.warning(
+            "account link over the limit: user=%s number=%s client=%s", user.id, number, client_ip
+        )
         return LinkOutcome.TOO_MANY
 
     account = db.session.scalar(select(Account).where(Account.number == number))

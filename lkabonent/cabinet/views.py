@@ -15,7 +15,7 @@ LINK_MESSAGES = {
         "Если все указано верно, обратитесь в абонентскую службу."
     ),
     LinkOutcome.TOO_MANY: (
-        "Слишком много неудачных попыток привязать лицевой счет. Повторите позже "
+        "Слишком много неудачных попыток привязать лицевой счет. Повторите через час "
         "или обратитесь в абонентскую службу."
     ),
     LinkOutcome.ALREADY_LINKED: "Этот лицевой счет уже привязан к вашему кабинету.",
@@ -36,6 +36,7 @@ def require_login():
 
 
 def _accounts_page():
+    """The page of the accounts table that the query string asks for."""
     return linked_accounts(
         current_user,
         request.args.get("page", 1, type=int),
@@ -62,7 +63,7 @@ def accounts():
 def link():
     """«Привязать лицевой счет» by its number and the owner's surname."""
     form = LinkAccountForm()
-    status, message = 200, None
+    status, outcome = 200, None
     if form.is_submitted():
         status = 422
         if form.validate():
@@ -73,15 +74,14 @@ def link():
             if outcome is LinkOutcome.LINKED:
                 flash(f"Лицевой счет {form.number.data} привязан.", "success")
                 return redirect_to(url_for("cabinet.accounts"))
-            message = LINK_MESSAGES[outcome]
             status = {LinkOutcome.TOO_MANY: 429, LinkOutcome.ALREADY_LINKED: 200}.get(outcome, 422)
     response = render(
         "cabinet/link.html",
         "cabinet/_partials/link_form.html",
         status=status,
         form=form,
-        message=message,
-        already_linked=message == LINK_MESSAGES[LinkOutcome.ALREADY_LINKED],
+        message=LINK_MESSAGES.get(outcome),
+        already_linked=outcome is LinkOutcome.ALREADY_LINKED,
     )
     if status == 429:
         response.headers["Retry-After"] = str(LINK_RETRY_AFTER)

@@ -1,0 +1,3 @@
+"""What the forms of every blueprint share."""
+
+REQUIRED = "Заполните это поле."
