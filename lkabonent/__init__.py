@@ -15,6 +15,8 @@ from .models import render_item
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+MIN_SECRET_KEY_LENGTH = 32
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -63,6 +65,11 @@ def configure(app: Flask, test_config: dict | None) -> None:
                 "print(secrets.token_hex(32))'`) или в instance/config.py."
             )
         app.config["SECRET_KEY"] = _development_key(app)
+    if production and len(app.config["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            f"Секретный ключ LKABONENT_SECRET_KEY слишком короткий: нужно не меньше "
+            f"{MIN_SECRET_KEY_LENGTH} случайных символов."
+        )
     if production and not app.config["MAIL_SERVER"]:
         raise RuntimeError(
             "Не задан почтовый сервер. Укажите LKABONENT_MAIL_SERVER (и при необходимости "

@@ -47,6 +47,18 @@ def test_production_from_the_environment_without_a_key_refuses(instance, monkeyp
         create_app()
 
 
+def test_production_with_a_short_secret_key_refuses_to_start(instance, tmp_path):
+    with pytest.raises(RuntimeError, match="LKABONENT_SECRET_KEY слишком короткий"):
+        create_app(
+            {
+                "SECRET_KEY": "k" * 31,
+                "MAIL_SERVER": "smtp.example.ru",
+                "PUBLIC_URL": "https://lk.example.ru",
+                "DATABASE_URL": sqlite_url(tmp_path),
+            }
+        )
+
+
 def test_production_without_public_url_refuses_to_start(instance, tmp_path):
     with pytest.raises(RuntimeError, match="LKABONENT_PUBLIC_URL"):
         create_app(
@@ -76,7 +88,7 @@ def test_production_with_all_required_settings_starts(instance, tmp_path):
 
 
 def test_environment_variables_are_read(instance, monkeypatch, tmp_path):
-    monkeypatch.setenv("LKABONENT_SECRET_KEY", "12345")
+    monkeypatch.setenv("LKABONENT_SECRET_KEY", "1234567890" * 4)
     monkeypatch.setenv("LKABONENT_MAIL_SERVER", "smtp.example.ru")
     monkeypatch.setenv("LKABONENT_MAIL_PORT", "2525")
     monkeypatch.setenv("LKABONENT_MAIL_USE_TLS", "true")
@@ -84,7 +96,8 @@ def test_environment_variables_are_read(instance, monkeypatch, tmp_path):
     monkeypatch.setenv("LKABONENT_DATABASE_URL", sqlite_url(tmp_path))
     monkeypatch.setenv("LKABONENT_ORGANIZATION_NAME", "ООО «Водоканал»")
     app = create_app()
-    assert app.config["SECRET_KEY"] == "12345"  # a string, though the JSON reader saw a number
+    # A string, though the JSON reader saw a number.
+    assert app.config["SECRET_KEY"] == "1234567890" * 4
     assert app.config["MAIL_SERVER"] == "smtp.example.ru"
     assert app.config["MAIL_PORT"] == 2525
     assert app.config["MAIL_USE_TLS"] is True
@@ -95,7 +108,7 @@ def test_environment_variables_are_read(instance, monkeypatch, tmp_path):
 
 def test_instance_config_is_read_and_the_environment_wins(instance, monkeypatch, tmp_path):
     (instance / "config.py").write_text(
-        'SECRET_KEY = "from the instance folder"\n'
+        'SECRET_KEY = "from the instance folder, long enough to be used"\n'
         'MAIL_SERVER = "smtp.instance.example"\n'
         "MAIL_PORT = 587\n"
         'PUBLIC_URL = "https://lk.instance.example"\n'
@@ -104,7 +117,7 @@ def test_instance_config_is_read_and_the_environment_wins(instance, monkeypatch,
         encoding="utf-8",
     )
     app = create_app()
-    assert app.config["SECRET_KEY"] == "from the instance folder"
+    assert app.config["SECRET_KEY"] == "from the instance folder, long enough to be used"
     assert app.config["MAIL_SERVER"] == "smtp.instance.example"
     assert app.config["MAIL_PORT"] == 587
     assert app.config["ACCOUNTS_PER_PAGE"] == 25
