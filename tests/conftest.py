@@ -175,27 +175,35 @@ def app_context(app):
 class Client:
     """Flask's test client with the CSRF token and htmx headers a browser would send."""
 
-    def __init__(self, app):
+    def __init__(self, app, headers=None):
+        """``headers`` go with every request, e.g. the Host header a browser sends."""
         self.app = app
         self.http = app.test_client()
+        self.headers = dict(headers or {})
 
     def csrf_token(self) -> str:
-        page = self.http.get("/help/privacy").get_data(as_text=True)
+        page = self.http.get("/help/privacy", headers=self.headers).get_data(as_text=True)
         return CSRF_TOKEN.search(page).group(1)
 
     def get(self, url, htmx=False, **kwargs):
-        headers = kwargs.pop("headers", {})
+        headers = {**self.headers, **kwargs.pop("headers", {})}
         if htmx:
             headers["HX-Request"] = "true"
         return self.http.get(url, headers=headers, **kwargs)
 
     def post(self, url, data=None, htmx=False, csrf=True, **kwargs):
-        headers = kwargs.pop("headers", {})
+        """POST a form: htmx sends the CSRF token in the header its page configures
+        (hx-headers), a browser without JavaScript as the form's hidden csrf_token field."""
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        data = dict(data or {})
         if csrf:
-            headers["X-CSRFToken"] = self.csrf_token()
+            if htmx:
+                headers["X-CSRFToken"] = self.csrf_token()
+            else:
+                data["csrf_token"] = self.csrf_token()
         if htmx:
             headers["HX-Request"] = "true"
-        return self.http.post(url, data=data or {}, headers=headers, **kwargs)
+        return self.http.post(url, data=data, headers=headers, **kwargs)
 
     # The subscriber's steps.
 

@@ -73,6 +73,25 @@ def test_account_number_letters_become_upper_case():
     assert normalize_account_number("xxxx-yy-nnnk") == "XXXXYYNNNK"
 
 
+@pytest.mark.parametrize(
+    ("typed", "latin"),
+    [
+        ("АВЕКМНОРСТУХ", "ABEKMHOPCTYX"),
+        ("авекмнорстух", "ABEKMHOPCTYX"),
+        ("1О8ООООOO1", "1O8OOOOOO1"),  # Cyrillic О among Latin O
+        ("1о8-оооо-оо1", "1O8OOOOOO1"),
+        ("108АВ 00 0С1", "108AB000C1"),
+    ],
+)
+def test_account_number_cyrillic_look_alikes_become_latin(typed, latin):
+    """Letters typed on a Russian layout that look like Latin capitals are the Latin ones."""
+    assert normalize_account_number(typed) == latin
+
+
+def test_account_number_other_cyrillic_letters_stay_for_the_form_to_refuse():
+    assert normalize_account_number("108ДЖ00001") == "108ДЖ00001"
+
+
 def test_account_number_keeps_other_characters_for_the_form_to_refuse():
     assert normalize_account_number("108.000.0001") == "108.000.0001"
     assert normalize_account_number("108/0000001") == "108/0000001"
@@ -127,6 +146,19 @@ def test_link_by_contact_links_the_contact_accounts_once(app, app_context, accou
     assert link_by_contact(user) == 0
     db.session.commit()
     assert len(link_rows(user)) == 2
+
+
+def test_link_by_contact_matches_contacts_written_in_any_case(app, app_context, accounts):
+    """The accounting system may write «Demo@LKabonent.TEST»; logins are lower case."""
+    account = db.session.scalar(select(Account).where(Account.number == "1080000003"))
+    contact = AccountContact(account_id=account.id, email=" Demo@LKabonent.TEST ")
+    db.session.add(contact)
+    db.session.commit()
+    assert contact.email == DEMO_EMAIL
+    user = new_user(app, DEMO_EMAIL)
+    assert link_by_contact(user) == 3
+    db.session.commit()
+    assert active_numbers(user) == {"1080000001", "1080000002", "1080000003"}
 
 
 def test_link_by_contact_ignores_other_addresses(app, app_context, accounts):
@@ -395,11 +427,14 @@ def test_linked_accounts_only_active_links_of_this_user(app, app_context):
 
 
 def test_concurrent_link_of_the_same_account_makes_one_link(app, app_context, accounts):
-    """Two requests of one user pass the «already linked?» check together, then both insert."""
+    """Two requests of one user at once make one link. On PostgreSQL the second waits for the
+    first at the lock on the user's row; SQLite has no row locks, so there both pass the
+    «already linked?» check together, then both insert and the unique key decides."""
     user_id = make_user(app, "double@example.ru")
     db.session.remove()
-    # Both threads must have passed the check before either inserts: hold them at the INSERT.
-    at_insert = threading.Barrier(2, timeout=15)
+    # SQLite: both threads must have passed the check before either inserts: hold them at the
+    # INSERT. (On PostgreSQL the lock keeps the second thread from ever getting there first.)
+    at_insert = threading.Barrier(2 if db.engine.dialect.name == "sqlite" else 1, timeout=15)
 
     def before_insert(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("INSERT INTO ACCOUNT_LINKS"):

@@ -5,6 +5,8 @@ Flask-Login's cached user in ``g``) between requests.
 """
 
 import html
+import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -62,6 +64,46 @@ def test_start_page_sends_a_logged_in_user_to_the_cabinet(user):
     assert response.headers["Location"] == "/cabinet/"
     htmx = user.get("/", htmx=True)
     assert htmx.status_code == 200 and htmx.headers["HX-Redirect"] == "/cabinet/"
+
+
+# --- the login page and «Сменить пароль» ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_login_page_and_fragment(client, htmx):
+    response = client.get("/login", htmx=htmx)
+    body = body_of(response)
+    assert response.status_code == 200
+    assert 'method="post" action="/login"' in body
+    assert '<a href="/register">Зарегистрироваться</a>' in body
+    assert '<a href="/password/forgot">Забыли пароль?</a>' in body
+    # Labels of required fields end with the star, which screen readers skip.
+    star = '<span class="required" aria-hidden="true">*</span></label>'
+    assert f'<label for="email">Логин{star}' in body
+    assert f'<label for="password">Пароль{star}' in body
+    assert "* - поле обязательное для заполнения." in body
+    assert ("<html" in body) is not htmx
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_password_change_page_and_fragment(user, htmx):
+    response = user.get("/password/change", htmx=htmx)
+    body = body_of(response)
+    assert response.status_code == 200
+    assert 'method="post" action="/password/change"' in body
+    star = '<span class="required" aria-hidden="true">*</span></label>'
+    for name, label in [
+        ("current_password", "Текущий пароль"),
+        ("new_password", "Новый пароль"),
+        ("new_password_again", "Новый пароль еще раз"),
+    ]:
+        assert f'<label for="{name}">{label}{star}' in body
+        assert f'name="{name}"' in body
+    assert body.count('type="password"') == 3
+    assert '<button type="submit" class="button button--primary">Сменить пароль</button>' in body
+    assert ("<html" in body) is not htmx
+    assert ("<h1>Смена пароля</h1>" in body) is not htmx
+    assert "HX-Request" in response.headers["Vary"]
 
 
 # --- the cabinet's main page ----------------------------------------------------------------------
@@ -198,6 +240,29 @@ def test_link_success_redirects_to_the_list(app, user, accounts):
     body = body_of(user.get("/cabinet/accounts"))
     assert "Лицевой счет 1080000003 привязан." in body
     assert accounts["1080000003"].address in body
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["1О8ООООOO1", "1о8 оооо оо1", "1O8OOOOOO1"],
+    ids=["cyrillic-capitals", "cyrillic-lower-case", "latin"],
+)
+def test_link_a_number_typed_with_cyrillic_look_alikes(app, user, typed):
+    """«О» typed on a Russian layout is the Latin «O» of the receipt."""
+    with app.app_context():
+        db.session.add(
+            Account(
+                number="1O8OOOOOO1",
+                owner_surname="Орлов",
+                status=Account.ACTIVE,
+                address="г. Ялта, ул. Морская, д. 1",
+            )
+        )
+        db.session.commit()
+    response = user.post("/cabinet/accounts/link", {"number": typed, "surname": "Орлов"})
+    assert response.status_code == 303, body_of(response)
+    body = body_of(user.get("/cabinet/accounts"))
+    assert "Лицевой счет 1O8OOOOOO1 привязан." in body
 
 
 def test_link_success_for_htmx_is_hx_redirect(user, accounts):
@@ -474,6 +539,15 @@ def test_help_topic_page_and_fragment(client, topic, title):
     assert "HX-Request" in fragment.headers["Vary"]
 
 
+@pytest.mark.parametrize("topic", ["registration", "recovery"])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_help_gives_the_password_lifetime_of_the_settings(make_app, make_client, topic, htmx):
+    client = make_client(make_app(REGISTRATION_PASSWORD_TTL=120))
+    body = body_of(client.get(f"/help/{topic}", htmx=htmx))
+    assert "действует 2 минут" in body
+    assert "30 минут" not in body
+
+
 def test_help_panel_on_the_link_page_loads_its_topic(user):
     body = body_of(user.get("/cabinet/accounts/link"))
     assert 'hx-get="/help/link-account"' in body
@@ -504,3 +578,29 @@ def test_unknown_help_topic_for_anonymous_is_404(client):
     response = client.get("/help/privacy-policy")
     assert response.status_code == 404
     assert "Страница не найдена" in body_of(response)
+
+
+def test_htmx_error_answers_are_a_message_fragment(client):
+    """An error answer to htmx is a message to swap in, not a page: here an expired form."""
+    response = client.post("/register", {"email": "me@example.ru"}, htmx=True, csrf=False)
+    body = body_of(response)
+    assert response.status_code == 400
+    assert "Страница устарела или форма отправлена не с нашего сайта" in body
+    assert 'role="alert"' in body
+    assert "<html" not in body
+
+
+@pytest.mark.parametrize("url", ["/", "/login", "/register", "/cabinet/", "/no-such-page"])
+def test_htmx_swaps_error_answers(user, make_client, app, url):
+    """htmx drops 4xx and 5xx answers unless told to swap them: every page's htmx-config does."""
+    response = user.get(url) if url == "/cabinet/" else make_client(app).get(url)
+    found = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", body_of(response))
+    assert found, url
+    config = json.loads(found.group(1))
+    rules = {rule["code"]: rule for rule in config["responseHandling"]}
+    assert rules["[45].."]["swap"] is True
+    assert rules["[45].."]["error"] is True
+    assert rules["42[29]"]["swap"] is True
+    assert rules["204"]["swap"] is False
+    assert rules["[23].."]["swap"] is True
+    assert config["historyCacheSize"] == 0 and config["allowEval"] is False

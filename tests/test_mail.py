@@ -1,13 +1,26 @@
 """The outbox: mails survive a dead SMTP server, are retried by `flask mail send-pending`, are
 encrypted at rest, and in debug mode without a mail server go to the terminal and /dev/mail."""
 
+import re
+import socket
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 
-from conftest import EMAILED_PASSWORD, emailed_password, free_port, text_of
+from conftest import (
+    EMAILED_PASSWORD,
+    LOGIN,
+    PASSWORD,
+    emailed_password,
+    free_port,
+    logged_in,
+    make_user,
+    text_of,
+)
 from lkabonent.extensions import db
 from lkabonent.mail import CLAIM_TIME, queue_mail, seal, unseal
 from lkabonent.models import OutgoingMail, User
@@ -15,6 +28,12 @@ from lkabonent.models import OutgoingMail, User
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 MAIL_FAILED = "Письмо не удалось отправить сразу"
 SUBJECT = "Пароль для регистрации в личном кабинете"
+UNLIMITED = "1000 per minute"
+NEW_PASSWORD = {
+    "current_password": PASSWORD,
+    "new_password": "Новый пароль 2026",
+    "new_password_again": "Новый пароль 2026",
+}
 
 
 def outbox(app) -> list[OutgoingMail]:
@@ -59,6 +78,97 @@ def test_a_delivered_mail_shows_no_warning(client, mailbox):
     response = client.request_password("up@example.ru")
     assert MAIL_FAILED not in response.get_data(as_text=True)
     assert len(mailbox) == 1
+
+
+@pytest.fixture
+def stalled_smtp_port():
+    """A port where connections are accepted by the kernel and then nothing is ever said, as by
+    a hung mail server. A watchdog closes the socket, which resets the waiting connection,
+    should the application not time out by itself: the test then fails instead of hanging."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        watchdog = threading.Timer(10, listener.close)
+        watchdog.start()
+        yield listener.getsockname()[1]
+        watchdog.cancel()
+
+
+def test_a_stalled_smtp_server_times_out_and_the_mail_stays_queued(
+    make_app, make_client, mailbox, stalled_smtp_port
+):
+    app = make_app(MAIL_PORT=stalled_smtp_port, MAIL_TIMEOUT=1)
+    started = time.monotonic()
+    response = make_client(app).request_password("stalled@example.ru")
+    waited = time.monotonic() - started
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert MAIL_FAILED in body and "Зарегистрироваться" in body
+    assert 1 <= waited < 5
+    [row] = outbox(app)
+    assert row.sent_at is None and row.claimed_until is None and row.attempts == 1
+    assert "timed out" in row.last_error
+    assert mailbox == []
+
+
+def test_password_change_with_the_smtp_server_down_says_the_notice_is_late(
+    dead_smtp_app, make_client, mailbox
+):
+    make_user(dead_smtp_app, LOGIN)
+    client = logged_in(make_client(dead_smtp_app))
+    response = client.post("/password/change", NEW_PASSWORD)
+    assert response.status_code == 303
+    body = client.get("/cabinet/").get_data(as_text=True)
+    assert "Пароль изменен. Другие сеансы входа завершены." in body
+    assert "Уведомление о смене пароля не удалось отправить сразу; мы повторим отправку." in body
+    assert make_client(dead_smtp_app).login(LOGIN, "Новый пароль 2026").status_code == 303
+    [row] = outbox(dead_smtp_app)
+    assert row.recipient == LOGIN and row.subject == "Пароль личного кабинета изменен"
+    assert row.sent_at is None and row.last_error
+    assert mailbox == []
+
+
+def mail_links(message) -> list[str]:
+    """Every absolute link of the text and the HTML part."""
+    markup = message.get_body(preferencelist=("html",)).get_content()
+    return re.findall(r"https?://[^\s\"<>]+", text_of(message) + "\n" + markup)
+
+
+def every_kind_of_mail(app, make_client, mailbox, host) -> list:
+    """Each template's mail, asked for by browsers that send the Host header ``host``."""
+
+    def browser():
+        return make_client(app, headers={"Host": host})
+
+    make_user(app, LOGIN)
+    for address, flow in [
+        ("new@example.ru", "register"),
+        (LOGIN, "register"),
+        (LOGIN, "recover"),
+        ("nobody@example.ru", "recover"),
+    ]:
+        assert browser().request_password(address, flow).status_code == 200
+    assert logged_in(browser()).post("/password/change", NEW_PASSWORD).status_code == 303
+    assert len(mailbox) == 5
+    return list(mailbox)
+
+
+def test_mail_links_use_public_url_never_the_host_header(make_app, make_client, mailbox):
+    app = make_app(PUBLIC_URL="https://lk.example.ru", PASSWORD_REQUEST_LIMIT_PER_EMAIL=UNLIMITED)
+    for message in every_kind_of_mail(app, make_client, mailbox, "evil.example"):
+        links = mail_links(message)
+        assert len(links) >= 2, message["Subject"]  # one in the text, one in the HTML
+        assert all(link.startswith("https://lk.example.ru/") for link in links), links
+        assert "evil.example" not in message.as_string()
+
+
+def test_without_public_url_mail_links_use_the_request_address(make_app, make_client, mailbox):
+    """Testing and debug have no PUBLIC_URL: the address the browser used stands in."""
+    app = make_app(PUBLIC_URL="", PASSWORD_REQUEST_LIMIT_PER_EMAIL=UNLIMITED)
+    for message in every_kind_of_mail(app, make_client, mailbox, "portal.test"):
+        links = mail_links(message)
+        assert len(links) >= 2, message["Subject"]
+        assert all(link.startswith("http://portal.test/") for link in links), links
 
 
 def test_send_pending_delivers_a_queued_mail_exactly_once(

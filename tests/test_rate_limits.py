@@ -5,6 +5,8 @@ import uuid
 import pytest
 import redis
 
+from conftest import free_port
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -36,8 +38,15 @@ def test_limit_reached_in_one_app_holds_in_another(make_app, make_client, mailbo
     assert len(mailbox) == 1
 
 
-def test_memory_storage_is_per_application(make_app, make_client, mailbox):
-    """The default keeps limits in the process: documented, and the reason to set Redis."""
-    assert make_client(make_app()).request_password("local@example.ru").status_code == 200
-    assert make_client(make_app()).request_password("local@example.ru").status_code == 200
-    assert len(mailbox) == 2
+def test_limits_fall_back_to_memory_when_the_storage_is_down(make_app, make_client, mailbox):
+    """With Redis unreachable the forms keep working, and the limits still apply, counted in
+    the process's memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) until Redis is back."""
+    app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    client = make_client(app)
+    assert client.request_password("fallback@example.ru").status_code == 200
+    response = client.request_password("fallback@example.ru")
+    assert response.status_code == 429
+    assert "Слишком много попыток" in response.get_data(as_text=True)
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert client.request_password("other@example.ru").status_code == 200
+    assert [message["To"] for message in mailbox] == ["fallback@example.ru", "other@example.ru"]

@@ -1,13 +1,15 @@
 """Registration in two steps by emailed password, and «Забыли пароль?», through HTTP."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from conftest import count, emailed_password, masked, text_of
+from conftest import count, emailed_password, make_user, masked, text_of
 from lkabonent.extensions import db
 from lkabonent.models import AccountLink, Consent, EmailedPassword, User
+from lkabonent.passwords import generate_emailed_password
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -39,18 +41,39 @@ def test_get_password_shows_step_two_with_the_email_kept(client, mailbox, htmx):
 
 
 def test_emailed_password_is_random_unambiguous_and_stored_as_hash_only(app, client, mailbox):
+    """Capital Latin letters and digits in 3 groups of 4: no look-alikes (0 O 1 I 2 Z 5 S 8 B)
+    and no lower case, whose c/C, k/K, p/P… differ only in size."""
     client.request_password("a@example.ru")
     client.request_password("b@example.ru")
     first, second = emailed_password(mailbox[0]), emailed_password(mailbox[1])
     assert first != second
-    for password in (first, second):
-        letters = password.replace("-", "")
-        assert len(letters) >= 12
-        assert not set(letters) & set("0O1lI")
+    with app.app_context():
+        generated = [generate_emailed_password() for _ in range(200)]
+    for password in (first, second, *generated):
+        assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", password), password
+        assert not set(password) & set("0O1I2Z5S8B")
+    assert len(set(generated)) == len(generated)
     with app.app_context():
         hashes = db.session.scalars(select(EmailedPassword.password_hash)).all()
     assert all(h.startswith("$argon2id$") for h in hashes)
     assert first not in hashes and second not in hashes
+
+
+@pytest.mark.parametrize("flow", ["register", "recover"])
+@pytest.mark.parametrize("pasted", [" {} ", "{}\n", "\t{}\r\n"])
+def test_a_pasted_password_with_spaces_or_a_line_break_works(app, client, mailbox, flow, pasted):
+    """Mail programs copy a space or a line break with the password: it is dropped, not counted
+    as a wrong try."""
+    if flow == "recover":
+        make_user(app, "paste@example.ru")
+    client.request_password("paste@example.ru", flow=flow)
+    password = pasted.format(emailed_password(mailbox[-1]))
+    url = "/register/confirm" if flow == "register" else "/password/forgot/confirm"
+    response = client.post(url, {"email": "paste@example.ru", "password": password, "consent": "y"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with app.app_context():
+        issued = db.session.scalar(select(EmailedPassword))
+        assert issued.failed_attempts == 0 and issued.used_at is not None
 
 
 def test_register_creates_cabinet_logs_in_and_stores_consent(app, client, mailbox):
@@ -248,3 +271,62 @@ def test_change_address_link_returns_to_step_one_with_the_email(client):
     body = response.get_data(as_text=True)
     assert 'value="me@example.ru"' in body and "Получить пароль" in body
     assert "readonly" not in body
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_recovery_step_one_page_and_fragment(client, htmx):
+    response = client.get("/password/forgot", htmx=htmx)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Логин" in body and "Получить пароль" in body
+    assert 'action="/password/forgot"' in body
+    assert ("<title>Восстановление доступа" in body) is not htmx
+    assert ("<html" in body) is not htmx
+    # the help panel is on the page only
+    assert ("Подробнее о восстановлении доступа" in body) is not htmx
+    assert "HX-Request" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("url", "submit"),
+    [("/register/confirm", "Зарегистрироваться"), ("/password/forgot/confirm", "Войти")],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_step_two_on_its_own_has_an_editable_address(client, url, submit, htmx):
+    """For someone who comes back with the mail: address and password, nothing «sent»."""
+    response = client.get(f"{url}?email=x", htmx=htmx)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'name="email"' in body and 'value="x"' in body
+    assert "readonly" not in body
+    assert 'name="password"' in body and "Пароль" in body
+    assert f'type="submit" class="button button--primary">{submit}</button>' in body
+    assert "Письмо с паролем отправлено" not in body
+    assert ("Даю согласие" in body) is (url == "/register/confirm")
+    assert ("<html" in body) is not htmx
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"password": "Wrong-Pass-Word", "consent": "y"}, "Пароль неверен"),
+        ({"password": "Wrong-Pass-Word"}, "согласия на обработку"),
+        ({"consent": "y"}, "Заполните это поле."),
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_refused_step_two_keeps_the_address_and_does_not_repeat_sent(
+    client, mailbox, data, message, htmx
+):
+    """After a refused try the address stays read-only (it was the one mailed to), and «Письмо
+    с паролем отправлено» is not said again: no mail went out this time."""
+    first = client.request_password("kept@example.ru", htmx=htmx).get_data(as_text=True)
+    assert "Письмо с паролем отправлено" in first
+    response = client.post("/register/confirm", {"email": "kept@example.ru", **data}, htmx=htmx)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in body
+    assert re.search(r'<input[^>]*name="email"[^>]*readonly', body), body
+    assert 'value="kept@example.ru"' in body and "Изменить адрес" in body
+    assert "Письмо с паролем отправлено" not in body
+    assert len(mailbox) == 1

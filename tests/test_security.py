@@ -5,6 +5,7 @@ real SMTP server. Each test names the point it proves; what test_registration.py
 import logging
 import math
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
@@ -22,7 +23,14 @@ from lkabonent.cabinet.views import LINK_MESSAGES
 from lkabonent.errors import CSRF_MESSAGE
 from lkabonent.extensions import db
 from lkabonent.mail import unseal
-from lkabonent.models import AccountLink, EmailedPassword, LinkFailure, OutgoingMail, User
+from lkabonent.models import (
+    AccountLink,
+    EmailedPassword,
+    LinkFailure,
+    OutgoingMail,
+    User,
+    UserSession,
+)
 from lkabonent.passwords import hash_password, verify_password
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -455,6 +463,25 @@ def test_a_cookie_copied_before_logout_stops_working(app, make_client):
     assert not is_logged_in(thief)
 
 
+def test_logging_in_again_ends_the_previous_session_record(app, make_client):
+    """Point 14: a login while logged in ends the browser's previous session on the server, so a
+    copy of the first cookie does not outlive the next «Выйти»."""
+    make_user(app, "twice@example.ru")
+    name = app.config["SESSION_COOKIE_NAME"]
+    client = logged_in(make_client(app), "twice@example.ru")
+    first = client.http.get_cookie(name).value
+    logged_in(client, "twice@example.ru")  # the same browser logs in again
+    assert client.http.get_cookie(name).value != first
+    assert client.post("/logout").status_code == 303
+    assert not is_logged_in(client)
+    copy = make_client(app)
+    copy.http.set_cookie(name, first)
+    assert not is_logged_in(copy)
+    with app.app_context():
+        ended = db.session.scalars(select(UserSession.ended_at)).all()
+    assert len(ended) == 2 and None not in ended
+
+
 def test_login_starts_a_fresh_session(app, make_client):
     """Point 15: nothing from before the login survives it, and a cookie from before the login
     (session fixation) never becomes a logged-in one."""
@@ -558,6 +585,35 @@ def test_link_failures_are_limited_per_user(app, make_client, accounts, time_mac
     time_machine.move_to(NOW + timedelta(hours=1, seconds=1), tick=False)
     assert link(again, "1080000003", "Семёнов").status_code == 303
     assert count(app, AccountLink) == 1
+
+
+def test_link_refusals_over_the_limit_are_logged_and_answered_429(
+    app, make_client, accounts, caplog
+):
+    """Point 18: «Привязать» over the limit is refused with 429 and Retry-After, and logged with
+    the user and the number, so that guessing shows in the log."""
+    caplog.set_level(logging.WARNING)
+    user_id = make_user(app, "guess@example.ru")
+    client = logged_in(make_client(app), "guess@example.ru")
+    for _ in range(app.config["LINK_FAILURES_PER_USER_PER_HOUR"]):
+        assert link(client, "1080000003", "Петров").status_code == 422
+    for htmx in (False, True):
+        response = client.post(
+            "/cabinet/accounts/link", {"number": "108 000 0002", "surname": "Петрова"}, htmx=htmx
+        )
+        body = response.get_data(as_text=True)
+        assert response.status_code == 429, body
+        assert int(response.headers["Retry-After"]) == 3600
+        assert TOO_MANY_LINKS in body and "<form" in body
+        assert ("<html" in body) is not htmx
+    over = [r for r in caplog.records if "account link over the limit" in r.getMessage()]
+    assert len(over) == 2
+    assert all(record.levelno == logging.WARNING for record in over)
+    assert all(
+        f"user={user_id} number=1080000002 client=127.0.0.1" in record.getMessage()
+        for record in over
+    )
+    assert count(app, AccountLink) == 0
 
 
 def test_link_failures_are_limited_per_account_number(app, make_client, accounts, time_machine):
@@ -673,6 +729,74 @@ def test_every_post_without_a_valid_csrf_token_is_refused(
     assert table_rows(app) == before
     assert mailbox == []
     assert is_logged_in(client)
+
+
+class PostForms(HTMLParser):
+    """The <form method="post"> elements of a page: their action and the names of the hidden
+    inputs they hold."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[tuple[str, list[str]]] = []
+        self.inside = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form":
+            self.inside = (attributes.get("method") or "get").lower() == "post"
+            if self.inside:
+                self.forms.append((attributes.get("action") or "", []))
+        elif tag == "input" and self.inside and attributes.get("type") == "hidden":
+            self.forms[-1][1].append(attributes.get("name") or "")
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+
+
+def post_forms(response) -> list[tuple[str, list[str]]]:
+    parser = PostForms()
+    parser.feed(response.get_data(as_text=True))
+    return parser.forms
+
+
+def test_every_post_form_carries_the_csrf_token_field(app, make_client, mailbox, accounts):
+    """Point 20: every POST form of every page holds the hidden csrf_token, so that a browser
+    without JavaScript (no hx-headers) can post it; the client's plain posts send it that way."""
+    anonymous = make_client(app)
+    pages = {
+        url: anonymous.get(url)
+        for url in (
+            "/login",
+            "/register",
+            "/register/confirm",
+            "/password/forgot",
+            "/password/forgot/confirm",
+        )
+    }
+    pages["step 2 of /register"] = anonymous.request_password("new@example.ru")
+    pages["step 2 of /password/forgot"] = make_client(app).request_password(
+        "old@example.ru", flow="recover"
+    )
+    make_user(app, "me@example.ru")
+    client = logged_in(make_client(app), "me@example.ru")
+    assert link(client, "1080000001", "Иванов").status_code == 303
+    for url in (
+        "/password/change",
+        "/cabinet/",
+        "/cabinet/accounts/link",
+        "/cabinet/accounts/1080000001/unlink",
+    ):
+        pages[url] = client.get(url)
+    actions = set()
+    for url, response in pages.items():
+        assert response.status_code == 200, url
+        forms = post_forms(response)
+        assert forms, url
+        for action, hidden in forms:
+            assert hidden.count("csrf_token") == 1, (url, action, hidden)
+            actions.add(action)
+    assert actions == {rule.replace("<number>", "1080000001") for rule in POST_FORMS}
 
 
 def test_get_never_changes_state(app, make_client, mailbox, accounts):

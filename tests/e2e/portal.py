@@ -86,6 +86,17 @@ class Portal:
         )
         assert widths["page"] <= widths["screen"], f"sideways scroll on {page.url}: {widths}"
 
+    def take_console_errors(self) -> list[str]:
+        """The console errors so far, for a test that expects some; `audit()` starts afresh."""
+        errors, self.console_errors = self.console_errors, []
+        return errors
+
+    def record_posts(self) -> list:
+        """Every POST request the tab sends from now on, in order (Playwright's Request)."""
+        posts = []
+        self.page.on("request", lambda request: request.method == "POST" and posts.append(request))
+        return posts
+
     def visit(self, path: str) -> None:
         """Open a page by its address and audit it."""
         self.page.goto(path)

@@ -1,7 +1,12 @@
-"""«Выйти», «Войти» and «Сменить пароль» in the browser."""
+"""«Выйти», «Войти», «Сменить пароль» and an error answer to htmx in the browser."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
+
+from conftest import PASSWORD
+from lkabonent.errors import CSRF_MESSAGE
 
 from .portal import CABINET, ON_BOTH_SCREENS
 
@@ -52,4 +57,38 @@ def test_log_out_log_in_and_change_password(portal, base_url):
     portal.log_in("changer@example.ru", NEW_PASSWORD)
     expect(page).to_have_url(CABINET)
     expect(page.get_by_role("banner")).to_contain_text("changer@example.ru")
+    portal.audit()
+
+
+def test_an_error_answer_to_htmx_is_shown_in_place_of_the_form(portal):
+    page = portal.page
+    portal.visit("/login")
+    # The page's token goes bad, as when its session ended: in the header htmx sends and in the
+    # form's hidden field.
+    page.evaluate("document.body.setAttribute('hx-headers', '{\"X-CSRFToken\": \"broken\"}')")
+    page.locator("form input[name=csrf_token]").evaluate("input => { input.value = 'broken' }")
+    portal.mark_document()
+    with page.expect_response(lambda response: response.request.method == "POST") as answered:
+        portal.log_in("someone@example.ru", PASSWORD)
+    assert answered.value.status == 400
+    assert answered.value.request.headers.get("hx-request") == "true"
+
+    message = page.get_by_role("alert")
+    expect(message).to_contain_text(CSRF_MESSAGE)
+    expect(message).to_be_visible()
+    expect(page.locator(".layout-form > .error-message")).to_have_count(1)
+    expect(page.get_by_role("button", name="Войти")).to_have_count(0)
+    expect(page.get_by_text(WRONG_LOGIN)).to_have_count(0)
+    assert portal.document_survived()
+    # Chromium logs the 400 answer and htmx its response error, and nothing else is logged.
+    errors = portal.take_console_errors()
+    assert len(errors) == 2, errors
+    assert re.match(r"Failed to load resource: .* status of 400 ", errors[0]), errors
+    assert errors[1].startswith("Response Status Error Code 400 from /login"), errors
+    portal.audit()
+
+    # «Обновите страницу и повторите»: the reloaded form has a good token again.
+    page.reload()
+    portal.log_in("someone@example.ru", PASSWORD)
+    expect(page.get_by_role("alert")).to_have_text(WRONG_LOGIN)
     portal.audit()

@@ -58,11 +58,11 @@ def test_registration_from_the_start_page(portal, base_url):
     assert session_cookie["sameSite"] == "Lax"
 
 
+@ON_BOTH_SCREENS
 def test_registration_without_javascript(make_portal, base_url):
     portal = make_portal(java_script_enabled=False)
     page = portal.page
-    posts = []
-    page.on("request", lambda request: request.method == "POST" and posts.append(request))
+    posts = portal.record_posts()
     portal.visit("/register")
     # Without JavaScript the help panel offers its page, and «Свернуть» is not shown.
     page.get_by_text("Подробнее о регистрации").click()
@@ -89,6 +89,7 @@ def test_registration_without_javascript(make_portal, base_url):
     assert all(request.is_navigation_request() for request in posts)
 
 
+@ON_BOTH_SCREENS
 def test_help_panel_loads_by_htmx_and_folds(portal):
     page = portal.page
     loads = []
@@ -114,6 +115,7 @@ def test_help_panel_loads_by_htmx_and_folds(portal):
     portal.audit()
 
 
+@ON_BOTH_SCREENS
 def test_accounts_of_a_contact_appear_after_registration(portal, accounts):
     portal.register("demo@lkabonent.test")
     listed = portal.page.locator(".account-list li")
@@ -122,3 +124,33 @@ def test_accounts_of_a_contact_appear_after_registration(portal, accounts):
     expect(listed.nth(0)).to_contain_text(accounts["1080000001"].address)
     expect(listed.nth(1)).to_contain_text("1080000002")
     expect(portal.page.locator(".notice")).to_have_count(0)
+
+
+def test_change_address_returns_to_step_1_by_htmx(portal, base_url):
+    page = portal.page
+    portal.visit("/register")
+    portal.request_password("typo@exmaple.ru")
+    expect(portal.field("Логин")).not_to_be_editable()
+
+    # «Изменить адрес» swaps step 1 back in, with the address typed before, without a reload.
+    portal.mark_document()
+    with page.expect_request(lambda request: "/register?" in request.url) as asked:
+        page.get_by_role("link", name="Изменить адрес").click()
+    expect(page.get_by_role("button", name="Получить пароль")).to_be_visible()
+    expect(portal.field("Пароль")).to_have_count(0)
+    address = portal.field("Логин")
+    expect(address).to_have_value("typo@exmaple.ru")
+    expect(address).to_be_editable()
+    expect(address).to_be_focused()
+    assert asked.value.headers.get("hx-request") == "true"
+    assert not asked.value.is_navigation_request()
+    assert portal.document_survived()
+    expect(page).to_have_url(base_url + "/register")
+    portal.audit()
+
+    # The corrected address gets the next password; the first went to the typo.
+    password = portal.request_password("fixed@example.ru")
+    assert portal.document_survived()
+    portal.enter_emailed_password(password)
+    expect(page).to_have_url(CABINET)
+    expect(page.get_by_role("banner")).to_contain_text("fixed@example.ru")
