@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import threading
+from datetime import UTC, datetime
 
 import flask_migrate
 import pytest
@@ -20,6 +21,8 @@ from lkabonent.extensions import db
 from lkabonent.models import Account, AccountContact, User
 from lkabonent.passwords import hash_password
 
+# A fixed moment that tests move the clock to (time-machine) and from.
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 POSTGRES_URL = os.environ.get("LKABONENT_TEST_DATABASE_URL", "")
 EMAILED_PASSWORD = re.compile(r"^([A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4})\r?$", re.MULTILINE)
 CSRF_TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')

@@ -1,12 +1,12 @@
 """The cabinet's services without HTTP: normalising input, linking, unlinking and listing."""
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
 
-from conftest import make_accounts, make_user
+from conftest import NOW, make_accounts, make_user
 from lkabonent.cabinet.services import (
     LinkOutcome,
     link_account,
@@ -20,8 +20,6 @@ from lkabonent.cabinet.services import (
 from lkabonent.demo import DEMO_EMAIL
 from lkabonent.extensions import db
 from lkabonent.models import Account, AccountContact, AccountLink, LinkFailure, User
-
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 def new_user(app, email_address: str) -> User:

@@ -5,7 +5,7 @@ import re
 import socket
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from cryptography.fernet import InvalidToken
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from conftest import (
     EMAILED_PASSWORD,
     LOGIN,
+    NOW,
     PASSWORD,
     emailed_password,
     free_port,
@@ -25,7 +26,6 @@ from lkabonent.extensions import db
 from lkabonent.mail import CLAIM_TIME, queue_mail, seal, unseal
 from lkabonent.models import OutgoingMail, User
 
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 MAIL_FAILED = "Письмо не удалось отправить сразу"
 SUBJECT = "Пароль для регистрации в личном кабинете"
 UNLIMITED = "1000 per minute"

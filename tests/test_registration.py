@@ -1,17 +1,15 @@
 """Registration in two steps by emailed password, and «Забыли пароль?», through HTTP."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from conftest import count, emailed_password, make_user, masked, text_of
+from conftest import NOW, count, emailed_password, make_user, masked, text_of
 from lkabonent.extensions import db
 from lkabonent.models import AccountLink, Consent, EmailedPassword, User
 from lkabonent.passwords import generate_emailed_password
-
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("htmx", [False, True])

@@ -4,7 +4,7 @@ real SMTP server. Each test names the point it proves; what test_registration.py
 
 import logging
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote
 
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from conftest import PASSWORD, count, emailed_password, logged_in, make_user, masked, text_of
+from conftest import NOW, PASSWORD, count, emailed_password, logged_in, make_user, masked, text_of
 from lkabonent import config as defaults
 from lkabonent.auth.views import WRONG_EMAILED_PASSWORD, WRONG_LOGIN
 from lkabonent.cabinet.services import LinkOutcome
@@ -33,7 +33,6 @@ from lkabonent.models import (
 )
 from lkabonent.passwords import hash_password, verify_password
 
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 LIMITED = "Слишком много попыток"
 REFUSED = LINK_MESSAGES[LinkOutcome.REFUSED]
 TOO_MANY_LINKS = LINK_MESSAGES[LinkOutcome.TOO_MANY]

@@ -156,6 +156,13 @@ class Portal:
         self.field("Пароль").fill(password)
         page.get_by_role("button", name="Войти").click()
 
+    def change_password(self, current: str, new: str, again: str | None = None) -> None:
+        """Fill «Сменить пароль» on the page shown now and press the button."""
+        self.field("Текущий пароль").fill(current)
+        self.field("Новый пароль").fill(new)
+        self.field("Новый пароль еще раз").fill(new if again is None else again)
+        self.page.get_by_role("button", name="Сменить пароль").click()
+
     def log_out(self) -> None:
         """«Выйти»: back to the start page, with no login in the header."""
         self.page.get_by_role("button", name="Выйти").click()
