@@ -4,7 +4,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from conftest import NOW, make_accounts, make_user
 from lkabonent.cabinet.services import (
@@ -466,3 +467,27 @@ def test_concurrent_link_of_the_same_account_makes_one_link(app, app_context, ac
     assert sorted(outcome.value for outcome in outcomes) == ["already_linked", "linked"]
     assert db.session.scalar(select(func.count(AccountLink.id))) == 1
     assert db.session.scalar(select(func.count(LinkFailure.id))) == 0
+
+
+def test_link_attempts_of_one_user_wait_for_each_other(app, accounts):
+    """The failure limit cannot be outrun by parallel attempts: «Привязать» first takes a lock
+    on the user's row, so a second attempt waits until the first has recorded its failure.
+
+    SQLite lets one writer at a time anyway; there the lock is a no-op and the attempt passes.
+    """
+    user_id = make_user(app, "parallel@example.ru")
+    with app.app_context():
+        # The first attempt, still inside its transaction, holds the user's row.
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        with app.app_context():  # a second request: another session and connection
+            user = db.session.get(User, user_id)
+            if db.engine.dialect.name == "postgresql":
+                db.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                with pytest.raises(OperationalError, match="lock timeout"):
+                    link_account(user, "1080000002", "Неверная", "192.0.2.1")
+            else:
+                assert link_account(user, "1080000002", "Неверная", "192.0.2.1") is (
+                    LinkOutcome.REFUSED
+                )
+            db.session.rollback()
+        db.session.rollback()
