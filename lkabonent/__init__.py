@@ -3,7 +3,7 @@
 import os
 import secrets
 
-from flask import Flask
+from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import event
 
@@ -154,6 +154,7 @@ def register_response_headers(app: Flask) -> None:
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
-        if current_user.is_authenticated:
+        # Static files need no user (and loading one would cost a query per file).
+        if request.endpoint != "static" and current_user.is_authenticated:
             headers["Cache-Control"] = "no-store"
         return response
