@@ -3,7 +3,7 @@
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .htmx import render
+from .htmx import render, wants_fragment
 
 MESSAGES = {
     400: ("Некорректный запрос", "Запрос не удалось обработать. Вернитесь назад и повторите."),
@@ -13,6 +13,11 @@ MESSAGES = {
     429: ("Слишком много запросов", "Вы отправили слишком много запросов. Повторите позже."),
     500: ("Ошибка на сервере", "Что-то пошло не так. Мы уже знаем об ошибке; повторите позже."),
 }
+# A 404 to htmx comes from a button or link of a page already open: what it aimed at is gone.
+STALE_MESSAGE = (
+    "Не найдено",
+    "Этих данных уже нет — возможно, они изменились в другой вкладке. Обновите страницу.",
+)
 CSRF_MESSAGE = (
     "Страница устарела или форма отправлена не с нашего сайта. Обновите страницу и повторите."
 )
@@ -22,6 +27,8 @@ def render_error(error: HTTPException):
     """Render an HTTP error with its Russian title and explanation."""
     code = error.code or 500
     title, message = MESSAGES.get(code, MESSAGES[500])
+    if code == 404 and wants_fragment():
+        title, message = STALE_MESSAGE
     if isinstance(error, CSRFError):
         message = CSRF_MESSAGE
     return render(

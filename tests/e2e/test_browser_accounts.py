@@ -122,3 +122,29 @@ def test_unlink_asks_first_and_stays_unlinked(portal, accounts):
     portal.log_in("demo@lkabonent.test", password)
     expect(page.locator(".account-list li")).to_have_text([re.compile("^1080000002 ")])
     portal.audit()
+
+
+def test_unlinking_in_a_stale_tab_keeps_the_table_and_says_why(portal, accounts):
+    """An error answer to htmx (here 404: the account was unlinked in another tab) shows its
+    message at the top of the page; the table it was aimed at stays as it was."""
+    page = portal.page
+    portal.register("demo@lkabonent.test")
+    portal.visit("/cabinet/accounts")
+    expect(portal.account_rows()).to_have_count(2)
+    # The same cabinet in another tab unlinks 1080000001 first.
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.once("dialog", lambda dialog: dialog.accept())
+    other.get_by_role("link", name="Отвязать лицевой счет 1080000001").click()
+    expect(other.get_by_text("Лицевой счет 1080000001 отвязан.")).to_be_visible()
+    other.close()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response(lambda response: response.request.method == "POST") as answered:
+        page.get_by_role("link", name="Отвязать лицевой счет 1080000001").click()
+    assert answered.value.status == 404
+    message = page.locator("#page-alert").get_by_role("alert")
+    expect(message).to_contain_text("возможно, они изменились в другой вкладке")
+    expect(portal.account_rows()).to_have_count(2)  # the stale table, not an error page in it
+    portal.take_console_errors()  # the 404 itself is logged by Chromium and htmx
+    portal.audit()

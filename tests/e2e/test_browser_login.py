@@ -54,7 +54,7 @@ def test_log_out_log_in_and_change_password(portal, base_url):
     portal.audit()
 
 
-def test_an_error_answer_to_htmx_is_shown_in_place_of_the_form(portal):
+def test_an_error_answer_to_htmx_is_shown_above_the_form(portal):
     page = portal.page
     portal.visit("/login")
     # The page's token goes bad, as when its session ended: in the header htmx sends and in the
@@ -67,11 +67,12 @@ def test_an_error_answer_to_htmx_is_shown_in_place_of_the_form(portal):
     assert answered.value.status == 400
     assert answered.value.request.headers.get("hx-request") == "true"
 
-    message = page.get_by_role("alert")
+    # The message appears at the top of the page; the form stays, to be sent again.
+    message = page.locator("#page-alert").get_by_role("alert")
     expect(message).to_contain_text(CSRF_MESSAGE)
     expect(message).to_be_visible()
-    expect(page.locator(".layout-form > .error-message")).to_have_count(1)
-    expect(page.get_by_role("button", name="Войти")).to_have_count(0)
+    expect(message.get_by_role("heading", level=2)).to_have_text("Некорректный запрос")
+    expect(page.get_by_role("button", name="Войти")).to_have_count(1)
     expect(page.get_by_text(WRONG_LOGIN)).to_have_count(0)
     assert portal.document_survived()
     # Chromium logs the 400 answer and htmx its response error, and nothing else is logged.
