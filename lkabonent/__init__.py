@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask_login import current_user
@@ -12,6 +13,7 @@ from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .mail import public_url
 from .models import render_item
+from .text import plural_ru
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals.update(
         organization=app.config["ORGANIZATION_NAME"], public_url=public_url
     )
+    app.jinja_env.filters["plural_ru"] = plural_ru
     return app
 
 
@@ -81,6 +84,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
             "например https://lk.example.ru."
         )
 
+    if app.config["PUBLIC_URL"]:
+        _check_public_url(app.config["PUBLIC_URL"])
+
     url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "lkabonent.sqlite"
     )
@@ -91,6 +97,40 @@ def configure(app: Flask, test_config: dict | None) -> None:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     if app.debug:
         app.config["SESSION_COOKIE_SECURE"] = False  # `make run` serves plain HTTP
+
+
+def _public_url_problem(value) -> str | None:
+    """Why a PUBLIC_URL is not the scheme and host only (like https://lk.example.ru), in
+    Russian, or None. Mail links are the path appended to it: anything after the host would
+    break them."""
+    if not isinstance(value, str):
+        return "нужна строка"
+    if any(char.isspace() or not char.isprintable() for char in value):
+        return "в адресе не должно быть пробелов и управляющих символов"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a port that is not a number raises ValueError
+    except ValueError:
+        return "адрес не разбирается"
+    if parts.scheme not in ("http", "https"):
+        return "нужна схема http или https"
+    if not parts.hostname:
+        return "не указан хост"
+    if parts.username is not None or parts.password is not None:
+        return "в адресе не должно быть имени пользователя и пароля"
+    if parts.path not in ("", "/") or "?" in value or "#" in value:
+        return "после хоста не должно быть пути, параметров или фрагмента"
+    return None
+
+
+def _check_public_url(value) -> None:
+    """Refuse to start with a PUBLIC_URL that is not the scheme and host only."""
+    problem = _public_url_problem(value)
+    if problem:
+        raise RuntimeError(
+            f"Неверный адрес портала LKABONENT_PUBLIC_URL={value!r}: {problem}. Укажите только "
+            "схему и хост (при необходимости с портом), например https://lk.example.ru."
+        )
 
 
 def _development_key(app: Flask) -> str:

@@ -82,6 +82,10 @@ def password_problem(password: str, login: str = "") -> str | None:
         return f"Пароль должен быть не короче {MIN_LENGTH} символов."
     if len(password) > MAX_LENGTH:
         return f"Пароль должен быть не длиннее {MAX_LENGTH} символов."
+    if password != password.strip():
+        # The login and «Текущий пароль» fields drop surrounding whitespace (a pasted password
+        # often brings some), so a password with it could never be typed in again.
+        return "Пароль не может начинаться или заканчиваться пробелом."
     if password.strip().lower() in common_passwords():
         return "Этот пароль слишком распространен, его легко подобрать. Придумайте другой."
     if login and password.strip().casefold() in {login.casefold(), login.split("@")[0].casefold()}:

@@ -4,7 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from conftest import NOW, make_accounts, make_user
@@ -285,13 +285,28 @@ def test_too_many_failures_per_account_number_in_a_day(app, app_context, account
         assert link_account(user, "1080000001", f"Неиванов{index}", None) is LinkOutcome.REFUSED
         db.session.commit()
     owner = new_user(app, "owner@example.ru")
-    assert link_account(owner, "1080000001", "Иванов", None) is LinkOutcome.TOO_MANY
+    assert link_account(owner, "1080000001", "Иванов", None) is LinkOutcome.NUMBER_LOCKED
     db.session.commit()
     # Other numbers are not blocked for the same user.
     assert link_account(owner, "1080000002", "Петрова", None) is LinkOutcome.LINKED
     db.session.commit()
+    time_machine.move_to(NOW + timedelta(hours=23, minutes=59), tick=False)
+    assert link_account(owner, "1080000001", "Иванов", None) is LinkOutcome.NUMBER_LOCKED
     time_machine.move_to(NOW + timedelta(days=1, seconds=1), tick=False)
     assert link_account(owner, "1080000001", "Иванов", None) is LinkOutcome.LINKED
+
+
+def test_the_per_user_limit_is_told_before_the_per_number_one(app, app_context, accounts):
+    """A user over both limits is told to wait the hour of the per-user limit."""
+    for index in range(app.config["LINK_FAILURES_PER_ACCOUNT_PER_DAY"]):
+        other = new_user(app, f"guess{index}@example.ru")
+        assert link_account(other, "1080000001", "Нет", None) is LinkOutcome.REFUSED
+        db.session.commit()
+    user = new_user(app, "guess@example.ru")
+    for index in range(app.config["LINK_FAILURES_PER_USER_PER_HOUR"]):
+        assert link_account(user, f"10800001{index:02d}", "Нет", None) is LinkOutcome.REFUSED
+        db.session.commit()
+    assert link_account(user, "1080000001", "Иванов", None) is LinkOutcome.TOO_MANY
 
 
 def test_successful_links_do_not_count_against_the_limit(app, app_context, time_machine):
@@ -425,22 +440,27 @@ def test_linked_accounts_only_active_links_of_this_user(app, app_context):
 # --- concurrency ----------------------------------------------------------------------------------
 
 
+def lock_user_row(user_id: int) -> None:
+    """Take the lock «Привязать» takes first, as link_account does: a write that changes nothing
+    (PostgreSQL locks the row, SQLite starts the write transaction)."""
+    db.session.execute(update(User).where(User.id == user_id).values(id=User.id))
+
+
 def test_concurrent_link_of_the_same_account_makes_one_link(app, app_context, accounts):
-    """Two requests of one user at once make one link. On PostgreSQL the second waits for the
-    first at the lock on the user's row; SQLite has no row locks, so there both pass the
-    «already linked?» check together, then both insert and the unique key decides."""
+    """Two requests of one user at once make one link: both reach the lock together, the second
+    waits there until the first has committed its link, then finds it «already linked»."""
     user_id = make_user(app, "double@example.ru")
     db.session.remove()
-    # SQLite: both threads must have passed the check before either inserts: hold them at the
-    # INSERT. (On PostgreSQL the lock keeps the second thread from ever getting there first.)
-    at_insert = threading.Barrier(2 if db.engine.dialect.name == "sqlite" else 1, timeout=15)
+    # Hold both threads before the lock, so that they reach it together. Nothing is locked
+    # yet there, so neither can keep the other from getting to the barrier.
+    at_lock = threading.Barrier(2, timeout=15)
 
-    def before_insert(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO ACCOUNT_LINKS"):
-            at_insert.wait()
+    def before_lock(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE USERS"):
+            at_lock.wait()
 
     engine = db.engine
-    event.listen(engine, "before_cursor_execute", before_insert)
+    event.listen(engine, "before_cursor_execute", before_lock)
     outcomes, errors = [], []
 
     def attempt():
@@ -460,7 +480,7 @@ def test_concurrent_link_of_the_same_account_makes_one_link(app, app_context, ac
         for thread in threads:
             thread.join(timeout=60)
     finally:
-        event.remove(engine, "before_cursor_execute", before_insert)
+        event.remove(engine, "before_cursor_execute", before_lock)
 
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
@@ -471,23 +491,30 @@ def test_concurrent_link_of_the_same_account_makes_one_link(app, app_context, ac
 
 def test_link_attempts_of_one_user_wait_for_each_other(app, accounts):
     """The failure limit cannot be outrun by parallel attempts: «Привязать» first takes a lock
-    on the user's row, so a second attempt waits until the first has recorded its failure.
+    for the user (the row on PostgreSQL, the write transaction on SQLite), so a second attempt
+    waits until the first has recorded its failure and committed.
 
-    SQLite lets one writer at a time anyway; there the lock is a no-op and the attempt passes.
-    """
+    Here the first attempt holds the lock and does not let go: the second waits out its short
+    lock wait and fails, on both databases, instead of checking the limit beside the first."""
     user_id = make_user(app, "parallel@example.ru")
     with app.app_context():
-        # The first attempt, still inside its transaction, holds the user's row.
-        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        lock_user_row(user_id)  # the first attempt, still inside its transaction
         with app.app_context():  # a second request: another session and connection
             user = db.session.get(User, user_id)
-            if db.engine.dialect.name == "postgresql":
+            postgresql = db.engine.dialect.name == "postgresql"
+            if postgresql:
                 db.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
-                with pytest.raises(OperationalError, match="lock timeout"):
-                    link_account(user, "1080000002", "Неверная", "192.0.2.1")
             else:
-                assert link_account(user, "1080000002", "Неверная", "192.0.2.1") is (
-                    LinkOutcome.REFUSED
-                )
-            db.session.rollback()
+                busy_timeout = db.session.scalar(text("PRAGMA busy_timeout"))
+                db.session.execute(text("PRAGMA busy_timeout = 200"))
+            try:
+                with pytest.raises(
+                    OperationalError, match="lock timeout" if postgresql else "database is locked"
+                ):
+                    link_account(user, "1080000002", "Неверная", "192.0.2.1")
+            finally:
+                db.session.rollback()
+                if not postgresql:  # the connection goes back to the pool: restore its wait
+                    db.session.execute(text(f"PRAGMA busy_timeout = {busy_timeout}"))
         db.session.rollback()
+        assert db.session.scalar(select(func.count(LinkFailure.id))) == 0

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from conftest import LOGIN, PASSWORD, logged_in, make_accounts, make_user
-from lkabonent.cabinet.services import link_account
+from lkabonent.cabinet.services import LinkOutcome, link_account
+from lkabonent.cabinet.views import LINK_MESSAGES
 from lkabonent.demo import DEMO_EMAIL
 from lkabonent.extensions import db
 from lkabonent.models import Account, AccountContact, AccountLink, User
@@ -324,8 +325,30 @@ def test_too_many_failures_is_429(app, user, accounts):
         user.post("/cabinet/accounts/link", {"number": "1080000001", "surname": "Нет"})
     response = user.post("/cabinet/accounts/link", {"number": "1080000001", "surname": "Иванов"})
     assert response.status_code == 429
-    assert "Слишком много неудачных попыток" in body_of(response)
+    assert response.headers["Retry-After"] == "3600"
+    assert LINK_MESSAGES[LinkOutcome.TOO_MANY] in body_of(response)
+    assert "Повторите через час" in body_of(response)
+    assert LINK_MESSAGES[LinkOutcome.NUMBER_LOCKED] not in body_of(response)
     assert "1080000001" not in body_of(user.get("/cabinet/accounts"))
+
+
+def test_too_many_failures_on_a_number_is_429_until_tomorrow(app, client, accounts):
+    """Failures of other cabinets on a number lock it for a day: its own answer and wait."""
+    for index in range(app.config["LINK_FAILURES_PER_ACCOUNT_PER_DAY"]):
+        make_user(app, f"guess{index}@example.ru")
+        link(app, f"guess{index}@example.ru", "1080000001", surname="Нет")
+    make_user(app, LOGIN)
+    owner = logged_in(client)
+    response = owner.post("/cabinet/accounts/link", {"number": "1080000001", "surname": "Иванов"})
+    body = body_of(response)
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "86400"
+    assert (
+        "По этому номеру лицевого счета слишком много неудачных попыток. Повторите завтра "
+        "или обратитесь в абонентскую службу." in body
+    )
+    assert LINK_MESSAGES[LinkOutcome.TOO_MANY] not in body
+    assert "1080000001" not in body_of(owner.get("/cabinet/accounts"))
 
 
 def test_link_without_csrf_token_is_refused(app, user, accounts):
@@ -541,11 +564,17 @@ def test_help_topic_page_and_fragment(client, topic, title):
 
 @pytest.mark.parametrize("topic", ["registration", "recovery"])
 @pytest.mark.parametrize("htmx", [False, True])
-def test_help_gives_the_password_lifetime_of_the_settings(make_app, make_client, topic, htmx):
-    client = make_client(make_app(REGISTRATION_PASSWORD_TTL=120))
-    body = body_of(client.get(f"/help/{topic}", htmx=htmx))
-    assert "действует 2 минут" in body
-    assert "30 минут" not in body
+@pytest.mark.parametrize(
+    ("ttl", "lifetime"), [(None, "30 минут"), (60, "1 минуту"), (120, "2 минуты")]
+)
+def test_help_gives_the_password_lifetime_of_the_settings(
+    make_app, make_client, topic, htmx, ttl, lifetime
+):
+    app = make_app(**({} if ttl is None else {"REGISTRATION_PASSWORD_TTL": ttl}))
+    body = body_of(make_client(app).get(f"/help/{topic}", htmx=htmx))
+    assert f"действует {lifetime}." in body
+    if ttl is not None:
+        assert "30 минут" not in body
 
 
 def test_help_panel_on_the_link_page_loads_its_topic(user):
@@ -569,9 +598,11 @@ def test_unknown_address_is_a_russian_404(user, url):
     assert response.status_code == 404
     assert "Страница не найдена" in body and "Проверьте адрес" in body
     assert "<html" in body and 'lang="ru"' in body
+    # To htmx, a 404 answers a button or link of an open page whose target is gone.
     fragment = user.get(url, htmx=True)
     assert fragment.status_code == 404
-    assert "Страница не найдена" in body_of(fragment) and "<html" not in body_of(fragment)
+    assert "Не найдено" in body_of(fragment) and "другой вкладке" in body_of(fragment)
+    assert 'class="error-message"' in body_of(fragment) and "<html" not in body_of(fragment)
 
 
 def test_unknown_help_topic_for_anonymous_is_404(client):

@@ -84,6 +84,70 @@ def test_production_with_all_required_settings_starts(instance, tmp_path):
     assert "dev" not in app.blueprints
 
 
+PRODUCTION = {"SECRET_KEY": "k" * 32, "MAIL_SERVER": "smtp.example.ru"}
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://lk.example.ru", "нужна схема http или https"),
+        ("lk.example.ru", "нужна схема http или https"),
+        ("javascript://lk.example.ru", "нужна схема http или https"),
+        ("https://", "не указан хост"),
+        ("https:///cabinet", "не указан хост"),
+        ("https://lk.example.ru/lk", "после хоста не должно быть пути"),
+        ("https://lk.example.ru/lk/", "после хоста не должно быть пути"),
+        ("https://lk.example.ru//", "после хоста не должно быть пути"),
+        ("https://lk.example.ru/?from=mail", "после хоста не должно быть пути, параметров"),
+        ("https://lk.example.ru?", "после хоста не должно быть пути, параметров"),
+        ("https://lk.example.ru#top", "параметров или фрагмента"),
+        ("https://lk.example.ru/#", "параметров или фрагмента"),
+        ("https://admin:secret@lk.example.ru", "имени пользователя и пароля"),
+        ("https://lk.example.ru:port", "адрес не разбирается"),
+        ("https://lk.example.ru ", "пробелов"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["production", "debug", "testing"])
+def test_a_public_url_other_than_scheme_and_host_refuses_to_start(
+    instance, tmp_path, url, reason, mode
+):
+    """Links in mails are PUBLIC_URL followed by the path: when it is set, in any mode, it is
+    http(s), a host and at most a "/"; the message names the variable and shows an example."""
+    settings = {"PUBLIC_URL": url, "DATABASE_URL": sqlite_url(tmp_path)}
+    settings.update({"production": PRODUCTION, "debug": {"DEBUG": True}}.get(mode, {}))
+    if mode == "testing":
+        settings["TESTING"] = True
+    with pytest.raises(RuntimeError) as refusal:
+        create_app(settings)
+    message = str(refusal.value)
+    assert "LKABONENT_PUBLIC_URL" in message and reason in message
+    assert "например https://lk.example.ru" in message
+
+
+def test_a_public_url_from_the_environment_is_checked(instance, monkeypatch, tmp_path):
+    monkeypatch.setenv("LKABONENT_SECRET_KEY", "k" * 32)
+    monkeypatch.setenv("LKABONENT_MAIL_SERVER", "smtp.example.ru")
+    monkeypatch.setenv("LKABONENT_DATABASE_URL", sqlite_url(tmp_path))
+    monkeypatch.setenv("LKABONENT_PUBLIC_URL", "https://lk.example.ru/cabinet")
+    with pytest.raises(RuntimeError, match="LKABONENT_PUBLIC_URL"):
+        create_app()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://lk.example.ru/",
+        "https://lk.example.ru",
+        "http://lk.example.ru:8080",
+        "http://127.0.0.1:5000/",
+        "https://ЛК.пример.рф",
+    ],
+)
+def test_a_public_url_of_scheme_and_host_is_accepted(instance, tmp_path, url):
+    app = create_app({**PRODUCTION, "PUBLIC_URL": url, "DATABASE_URL": sqlite_url(tmp_path)})
+    assert app.config["PUBLIC_URL"] == url
+
+
 # --- where settings come from ---------------------------------------------------------------------
 
 

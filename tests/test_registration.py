@@ -145,13 +145,37 @@ def test_lifetime_follows_the_setting(make_app, make_client, mailbox, time_machi
     client = make_client(make_app(REGISTRATION_PASSWORD_TTL=120))
     time_machine.move_to(NOW, tick=False)
     client.request_password("ttl@example.ru")
-    assert "действует 2 минут" in text_of(mailbox[-1])
+    assert "Пароль действует 2 минуты." in text_of(mailbox[-1])
     time_machine.move_to(NOW + timedelta(seconds=121))
     response = client.post(
         "/register/confirm",
         {"email": "ttl@example.ru", "password": emailed_password(mailbox[-1]), "consent": "y"},
     )
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("ttl", "lifetime"),
+    [
+        (None, "30 минут"),
+        (60, "1 минуту"),
+        (120, "2 минуты"),
+        (300, "5 минут"),
+        (1260, "21 минуту"),
+    ],
+)
+@pytest.mark.parametrize("flow", ["register", "recover"])
+def test_lifetime_is_told_in_proper_russian(make_app, make_client, mailbox, ttl, lifetime, flow):
+    """The step-2 notice and both parts of the mail give the lifetime with the right form of
+    «минута»: «1 минуту», «2 минуты», «5 минут»."""
+    app = make_app(**({} if ttl is None else {"REGISTRATION_PASSWORD_TTL": ttl}))
+    if flow == "recover":
+        make_user(app, "ttl@example.ru")
+    response = make_client(app).request_password("ttl@example.ru", flow=flow)
+    told = f"Пароль действует {lifetime}."
+    assert told in response.get_data(as_text=True)
+    assert told in text_of(mailbox[-1])
+    assert told in mailbox[-1].get_body(preferencelist=("html",)).get_content()
 
 
 def test_five_wrong_tries_burn_the_password(app, client, mailbox):

@@ -36,6 +36,7 @@ from lkabonent.passwords import hash_password, verify_password
 LIMITED = "Слишком много попыток"
 REFUSED = LINK_MESSAGES[LinkOutcome.REFUSED]
 TOO_MANY_LINKS = LINK_MESSAGES[LinkOutcome.TOO_MANY]
+NUMBER_LOCKED = LINK_MESSAGES[LinkOutcome.NUMBER_LOCKED]
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -287,6 +288,9 @@ def test_password_policy_on_change(app, make_client, mailbox):
         "qwerty123": "слишком распространен",
         "Password1": "слишком распространен",
         "x" * 257: "Слишком длинный пароль",
+        " abcdefgh12": "Пароль не может начинаться или заканчиваться пробелом.",
+        "abcdefgh12\t": "Пароль не может начинаться или заканчиваться пробелом.",
+        "abcdefgh12\n": "Пароль не может начинаться или заканчиваться пробелом.",
     }
     for new, reason in refused.items():
         response = change_password(client, current, new)
@@ -381,6 +385,20 @@ def test_change_password_needs_the_current_one(app, make_client, mailbox):
     assert "Заполните это поле." in response.get_data(as_text=True)
     assert user_row(app, "change@example.ru").password_hash == before
     assert mailbox == []
+
+
+@pytest.mark.parametrize("pasted", ["{} ", "{}\n", " {}\r\n", "\t{}"])
+def test_the_emailed_password_pasted_with_whitespace_logs_in(app, make_client, mailbox, pasted):
+    """The emailed password is the login password after registration; pasted from the mail with
+    a space or a line break it still logs in, and as «Текущий пароль» it still changes."""
+    password = make_client(app).register("paste@example.ru", mailbox)
+    client = make_client(app)
+    response = client.login("paste@example.ru", pasted.format(password))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert is_logged_in(client)
+    response = change_password(client, pasted.format(password), "Новый пароль 2026")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert password_works(app, "paste@example.ru", "Новый пароль 2026")
 
 
 def test_change_password_notifies_and_ends_other_sessions_and_emailed_passwords(
@@ -605,7 +623,7 @@ def test_link_refusals_over_the_limit_are_logged_and_answered_429(
         assert int(response.headers["Retry-After"]) == 3600
         assert TOO_MANY_LINKS in body and "<form" in body
         assert ("<html" in body) is not htmx
-    over = [r for r in caplog.records if "account link over the limit" in r.getMessage()]
+    over = [r for r in caplog.records if "account link over the limit per user" in r.getMessage()]
     assert len(over) == 2
     assert all(record.levelno == logging.WARNING for record in over)
     assert all(
@@ -615,8 +633,12 @@ def test_link_refusals_over_the_limit_are_logged_and_answered_429(
     assert count(app, AccountLink) == 0
 
 
-def test_link_failures_are_limited_per_account_number(app, make_client, accounts, time_machine):
-    """Point 18: 10 failures a day on one account number, whoever makes them."""
+def test_link_failures_are_limited_per_account_number(
+    app, make_client, accounts, time_machine, caplog
+):
+    """Point 18: 10 failures a day on one account number, whoever makes them: 429 until
+    tomorrow, with its own message and Retry-After, and logged."""
+    caplog.set_level(logging.WARNING)
     time_machine.move_to(NOW, tick=False)
     for name in ("first", "second", "third"):
         make_user(app, f"{name}@example.ru")
@@ -625,9 +647,18 @@ def test_link_failures_are_limited_per_account_number(app, make_client, accounts
         for _ in range(5):
             assert link(client, "1080000003", "Петров").status_code == 422
     third = logged_in(make_client(app), "third@example.ru")
+    third_id = user_row(app, "third@example.ru").id
     response = link(third, "10800-00003", "Семёнов")
+    body = response.get_data(as_text=True)
     assert response.status_code == 429
-    assert TOO_MANY_LINKS in response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) == 86400
+    assert NUMBER_LOCKED in body and TOO_MANY_LINKS not in body and "<form" in body
+    [over] = [r for r in caplog.records if "account link over the limit" in r.getMessage()]
+    assert over.levelno == logging.WARNING
+    assert (
+        f"over the limit per number: user={third_id} number=1080000003 client=127.0.0.1"
+        in over.getMessage()
+    )
     assert link(third, "1080000001", "Иванов").status_code == 303  # other numbers are open
     time_machine.move_to(NOW + timedelta(days=1, seconds=1), tick=False)
     assert link(third, "1080000003", "Семёнов").status_code == 303

@@ -32,6 +32,15 @@ def _login_field() -> EmailField:
     )
 
 
+def strip_whitespace(value: str | None) -> str | None:
+    """Drop the spaces and line breaks around a typed or pasted password.
+
+    Mail programs and clipboards often copy a space or a line break with a password; new
+    passwords may neither start nor end with whitespace (passwords.password_problem), so such
+    whitespace is never part of a password and is not counted as a wrong try."""
+    return value.strip() if value else value
+
+
 def _password_field(label: str, autocomplete: str, filters=()) -> PasswordField:
     return PasswordField(
         label,
@@ -49,9 +58,7 @@ def _emailed_password_field() -> PasswordField:
     an emailed password has none, so they are dropped rather than counted as a wrong try.
     "one-time-code" keeps browsers from offering a generated password instead of the mailed one.
     """
-    return _password_field(
-        "Пароль", "one-time-code", filters=[lambda value: value.strip() if value else value]
-    )
+    return _password_field("Пароль", "one-time-code", filters=[strip_whitespace])
 
 
 class RequestPasswordForm(FlaskForm):
@@ -88,13 +95,15 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(REQUIRED), Length(max=254, message="Слишком длинный адрес.")],
         render_kw={"autocomplete": "username", "inputmode": "email", "spellcheck": "false"},
     )
-    password = _password_field("Пароль", "current-password")
+    password = _password_field("Пароль", "current-password", filters=[strip_whitespace])
 
 
 class ChangePasswordForm(FlaskForm):
     """«Сменить пароль»: the current password and the new one twice."""
 
-    current_password = _password_field("Текущий пароль", "current-password")
+    current_password = _password_field(
+        "Текущий пароль", "current-password", filters=[strip_whitespace]
+    )
     new_password = _password_field("Новый пароль", "new-password")
     new_password_again = PasswordField(
         "Новый пароль еще раз",

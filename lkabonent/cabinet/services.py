@@ -23,7 +23,8 @@ class LinkOutcome(enum.Enum):
     LINKED = "linked"
     ALREADY_LINKED = "already_linked"
     REFUSED = "refused"  # wrong number, wrong surname or closed account: one answer for all
-    TOO_MANY = "too_many"
+    TOO_MANY = "too_many"  # the user's failures within the hour reached the limit
+    NUMBER_LOCKED = "number_locked"  # the failures on this number within the day did
 
 
 @dataclass(frozen=True)
@@ -87,19 +88,33 @@ def link_account(user: User, number: str, surname: str, client_ip: str | None) -
     ``number`` is normalised already. Failures are recorded and limited per user and per number.
     """
     config = current_app.config
-    # Concurrent attempts of one user wait for each other here (PostgreSQL), so that they
-    # cannot all pass the check below before any of them records its failure.
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    # Concurrent attempts of one user wait for each other here, so that they cannot all pass
+    # the check below before any of them records its failure. A write that changes nothing
+    # takes the lock on both databases: on PostgreSQL it locks the user's row, on SQLite it
+    # starts the write transaction (one writer at a time), until the commit or the rollback.
+    db.session.execute(update(User).where(User.id == user.id).values(id=User.id))
     if (
         _recent_failures(LinkFailure.user_id, user.id, timedelta(hours=1))
         >= config["LINK_FAILURES_PER_USER_PER_HOUR"]
-        or _recent_failures(LinkFailure.account_number, number, timedelta(days=1))
+    ):
+        current_app.logger.warning(
+            "account link over the limit per user: user=%s number=%s client=%s",
+            user.id,
+            number,
+            client_ip,
+        )
+        return LinkOutcome.TOO_MANY
+    if (
+        _recent_failures(LinkFailure.account_number, number, timedelta(days=1))
         >= config["LINK_FAILURES_PER_ACCOUNT_PER_DAY"]
     ):
         current_app.logger.warning(
-            "account link over the limit: user=%s number=%s client=%s", user.id, number, client_ip
+            "account link over the limit per number: user=%s number=%s client=%s",
+            user.id,
+            number,
+            client_ip,
         )
-        return LinkOutcome.TOO_MANY
+        return LinkOutcome.NUMBER_LOCKED
 
     account = db.session.scalar(select(Account).where(Account.number == number))
     link = account and db.session.scalar(

@@ -18,13 +18,17 @@ LINK_MESSAGES = {
         "Слишком много неудачных попыток привязать лицевой счет. Повторите через час "
         "или обратитесь в абонентскую службу."
     ),
+    LinkOutcome.NUMBER_LOCKED: (
+        "По этому номеру лицевого счета слишком много неудачных попыток. Повторите завтра "
+        "или обратитесь в абонентскую службу."
+    ),
     LinkOutcome.ALREADY_LINKED: "Этот лицевой счет уже привязан к вашему кабинету.",
 }
 
 
-# The failure limits count over an hour (per user) and a day (per number); an hour is when
-# trying again can first succeed.
-LINK_RETRY_AFTER = 3600
+# Retry-After of the failure limits, in seconds: the user's failures count over an hour, the
+# failures on a number over a day.
+LINK_RETRY_AFTER = {LinkOutcome.TOO_MANY: 3600, LinkOutcome.NUMBER_LOCKED: 86400}
 
 
 @bp.before_request
@@ -74,7 +78,11 @@ def link():
             if outcome is LinkOutcome.LINKED:
                 flash(f"Лицевой счет {form.number.data} привязан.", "success")
                 return redirect_to(url_for("cabinet.accounts"))
-            status = {LinkOutcome.TOO_MANY: 429, LinkOutcome.ALREADY_LINKED: 200}.get(outcome, 422)
+            status = {
+                LinkOutcome.TOO_MANY: 429,
+                LinkOutcome.NUMBER_LOCKED: 429,
+                LinkOutcome.ALREADY_LINKED: 200,
+            }.get(outcome, 422)
     response = render(
         "cabinet/link.html",
         "cabinet/_partials/link_form.html",
@@ -83,8 +91,8 @@ def link():
         message=LINK_MESSAGES.get(outcome),
         already_linked=outcome is LinkOutcome.ALREADY_LINKED,
     )
-    if status == 429:
-        response.headers["Retry-After"] = str(LINK_RETRY_AFTER)
+    if outcome in LINK_RETRY_AFTER:
+        response.headers["Retry-After"] = str(LINK_RETRY_AFTER[outcome])
     return response
 
 

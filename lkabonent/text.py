@@ -1,0 +1,13 @@
+"""Russian text helpers for templates."""
+
+
+def plural_ru(n: int, one: str, few: str, many: str) -> str:
+    """The form of a Russian noun that goes with the number ``n``: ``one`` for 1, 21, 101…
+    («1 минуту»), ``few`` for 2–4, 22–24… («2 минуты»), ``many`` for 0, 5–20, 11–14, 25…
+    («5 минут»). Only the word is returned; the template writes the number itself."""
+    n = abs(int(n))
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
