@@ -13,7 +13,7 @@ from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .mail import public_url
 from .models import render_item
-from .text import plural_ru
+from .text import password_lifetime
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,9 +40,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     register_response_headers(app)
     app.jinja_env.globals.update(
-        organization=app.config["ORGANIZATION_NAME"], public_url=public_url
+        organization=app.config["ORGANIZATION_NAME"],
+        public_url=public_url,
+        password_lifetime=password_lifetime,
     )
-    app.jinja_env.filters["plural_ru"] = plural_ru
     return app
 
 

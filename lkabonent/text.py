@@ -1,5 +1,7 @@
 """Russian text helpers for templates."""
 
+from flask import current_app
+
 
 def plural_ru(n: int, one: str, few: str, many: str) -> str:
     """The form of a Russian noun that goes with the number ``n``: ``one`` for 1, 21, 101…
@@ -11,3 +13,9 @@ def plural_ru(n: int, one: str, few: str, many: str) -> str:
     if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
         return few
     return many
+
+
+def password_lifetime() -> str:
+    """How long an emailed password lasts, as pages and mails say it: «30 минут»."""
+    minutes = current_app.config["REGISTRATION_PASSWORD_TTL"] // 60
+    return f"{minutes} {plural_ru(minutes, 'минуту', 'минуты', 'минут')}"

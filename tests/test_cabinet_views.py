@@ -67,6 +67,10 @@ def test_start_page_sends_a_logged_in_user_to_the_cabinet(user):
     assert htmx.status_code == 200 and htmx.headers["HX-Redirect"] == "/cabinet/"
 
 
+# Labels of required fields end with the star, which screen readers skip.
+STAR = '<span class="required" aria-hidden="true">*</span></label>'
+
+
 # --- the login page and «Сменить пароль» ----------------------------------------------------------
 
 
@@ -78,10 +82,8 @@ def test_login_page_and_fragment(client, htmx):
     assert 'method="post" action="/login"' in body
     assert '<a href="/register">Зарегистрироваться</a>' in body
     assert '<a href="/password/forgot">Забыли пароль?</a>' in body
-    # Labels of required fields end with the star, which screen readers skip.
-    star = '<span class="required" aria-hidden="true">*</span></label>'
-    assert f'<label for="email">Логин{star}' in body
-    assert f'<label for="password">Пароль{star}' in body
+    assert f'<label for="email">Логин{STAR}' in body
+    assert f'<label for="password">Пароль{STAR}' in body
     assert "* - поле обязательное для заполнения." in body
     assert ("<html" in body) is not htmx
 
@@ -92,13 +94,12 @@ def test_password_change_page_and_fragment(user, htmx):
     body = body_of(response)
     assert response.status_code == 200
     assert 'method="post" action="/password/change"' in body
-    star = '<span class="required" aria-hidden="true">*</span></label>'
     for name, label in [
         ("current_password", "Текущий пароль"),
         ("new_password", "Новый пароль"),
         ("new_password_again", "Новый пароль еще раз"),
     ]:
-        assert f'<label for="{name}">{label}{star}' in body
+        assert f'<label for="{name}">{label}{STAR}' in body
         assert f'name="{name}"' in body
     assert body.count('type="password"') == 3
     assert '<button type="submit" class="button button--primary">Сменить пароль</button>' in body

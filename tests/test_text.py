@@ -1,4 +1,4 @@
-"""Russian text helpers: plural forms."""
+"""Russian text helpers: plural forms and the emailed password's lifetime."""
 
 import pytest
 
@@ -27,6 +27,10 @@ def test_plural_ru_follows_russian_rules(n, form):
     assert plural_ru(n, "минуту", "минуты", "минут") == form
 
 
-def test_plural_ru_is_a_template_filter(app):
-    template = app.jinja_env.from_string('{{ n }} {{ n|plural_ru("минуту", "минуты", "минут") }}')
-    assert [template.render(n=n) for n in (1, 3, 30)] == ["1 минуту", "3 минуты", "30 минут"]
+@pytest.mark.parametrize(
+    ("seconds", "said"), [(60, "1 минуту"), (180, "3 минуты"), (1800, "30 минут")]
+)
+def test_password_lifetime_is_said_in_proper_russian(make_app, seconds, said):
+    app = make_app(REGISTRATION_PASSWORD_TTL=seconds)
+    with app.app_context():
+        assert app.jinja_env.from_string("{{ password_lifetime() }}").render() == said

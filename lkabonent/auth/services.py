@@ -117,7 +117,6 @@ def request_emailed_password(email: str, purpose: str, client_ip: str | None) ->
             "emailed_password",
             password=password,
             purpose=purpose,
-            ttl_minutes=ttl // 60,
         )
     if has_cabinet:
         return queue_mail(email, "Личный кабинет с этим адресом уже есть", "already_registered")

@@ -102,7 +102,6 @@ def _render_flow(flow: str, step: int, form, status: int = 200, **context):
         settings=FLOWS[flow],
         step=step,
         form=form,
-        ttl_minutes=current_app.config["REGISTRATION_PASSWORD_TTL"] // 60,
         **context,
     )
 
