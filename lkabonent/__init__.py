@@ -8,12 +8,13 @@ from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import event
 
+from . import config as default_config
 from .cli import register_commands
 from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .mail import public_url
 from .models import render_item
-from .text import password_lifetime
+from .text import moment_ru, password_lifetime
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         public_url=public_url,
         password_lifetime=password_lifetime,
     )
+    app.jinja_env.filters["moment_ru"] = moment_ru
     return app
 
 
@@ -87,6 +89,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
     if app.config["PUBLIC_URL"]:
         _check_public_url(app.config["PUBLIC_URL"])
+    _check_payee(app.config["PAYEE"], production)
 
     url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "lkabonent.sqlite"
@@ -131,6 +134,45 @@ def _check_public_url(value) -> None:
         raise RuntimeError(
             f"Неверный адрес портала LKABONENT_PUBLIC_URL={value!r}: {problem}. Укажите только "
             "схему и хост (при необходимости с портом), например https://lk.example.ru."
+        )
+
+
+# The payee's requisites that must be strings of exactly so many digits.
+PAYEE_DIGITS = {
+    "inn": (10, 12),
+    "kpp": (9,),
+    "account": (20,),
+    "bic": (9,),
+    "correspondent_account": (20,),
+}
+PAYEE_TEXTS = ("name", "bank", "contacts")
+
+
+def _check_payee(payee, production: bool) -> None:
+    """Refuse to start with requisites a receipt could not carry, or, in production, with the
+    example requisites of config.py."""
+    problems = [
+        f"{key} — нужно {' или '.join(map(str, lengths))} цифр"
+        for key, lengths in PAYEE_DIGITS.items()
+        if not (
+            isinstance(payee.get(key), str)
+            and payee[key].isascii()
+            and payee[key].isdigit()
+            and len(payee[key]) in lengths
+        )
+    ] + [
+        f"{key} — не заполнено"
+        for key in PAYEE_TEXTS
+        if not (isinstance(payee.get(key), str) and payee[key].strip())
+    ]
+    if problems:
+        raise RuntimeError(
+            "Неверные реквизиты получателя платежа LKABONENT_PAYEE: " + "; ".join(problems) + "."
+        )
+    if production and payee == default_config.PAYEE:
+        raise RuntimeError(
+            "Реквизиты получателя платежа не заданы: в квитанции были бы примерные реквизиты. "
+            "Укажите PAYEE в instance/config.py или LKABONENT_PAYEE (JSON)."
         )
 
 

@@ -1,23 +1,162 @@
-"""Commands for the office and for developers: `flask demo …`, `flask mail …`."""
+"""Commands for the office and for developers: `flask billing …`, `flask demo …`,
+`flask mail …`."""
+
+import os
+import sys
 
 import click
 from flask.cli import AppGroup
 
 from . import demo
+from .billing.importer import Outcome, import_files
+from .billing.readings import UnknownBatch, export_readings
+from .extensions import db
 from .mail import send_pending
+from .text import plural_ru
 
+billing_cli = AppGroup("billing", help="Обмен данными с системой учета.")
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
 mail_cli = AppGroup("mail", help="Исходящая почта.")
 
 
-@demo_cli.command("seed")
-def demo_seed():
-    """Заполнить пустую базу демонстрационными лицевыми счетами."""
-    added = demo.seed()
-    if added:
-        click.echo(f"Добавлено демонстрационных лицевых счетов: {added}.")
+@billing_cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Записать верные строки, а неверные с причинами отложить в файл "
+    "<имя>.rejected.csv рядом с исходным.",
+)
+def billing_import(paths, skip_invalid):
+    """Загрузить файлы системы учета (вид файла определяется по строке заголовка)."""
+    bar = ProgressBar() if sys.stderr.isatty() else None
+    outcomes = import_files(list(paths), skip_invalid=skip_invalid, progress=bar)
+    for outcome in outcomes:
+        report_outcome(outcome)
+    if any(outcome.result == "rejected" for outcome in outcomes):
+        raise SystemExit(1)
+
+
+class ProgressBar:
+    """A progress bar per file on the terminal, by bytes read."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, path: str, position: int, size: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=size, label=os.path.basename(path), file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(position - self.bar.pos)
+        if position >= size:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def report_outcome(outcome: Outcome) -> None:
+    """The file's errors (the first ones, then how many more) and its summary line."""
+    for line, column, reason in outcome.errors:
+        click.echo(f"{outcome.path}:{line}: {column}: {reason}", err=True)
+    more = outcome.error_count - len(outcome.errors)
+    if more:
+        click.echo(f"… и еще {more} {plural_ru(more, 'ошибка', 'ошибки', 'ошибок')}", err=True)
+    label = outcome.kind.label if outcome.kind else "вид не распознан"
+    counts = (
+        f"добавлено {outcome.inserted}, обновлено {outcome.updated}, "
+        f"без изменений {outcome.unchanged}, отклонено {outcome.rejected}"
+    )
+    if outcome.result == "rejected":
+        click.echo(f"{outcome.path} ({label}): файл отклонен, ничего не записано — {counts}.")
+        return
+    rate = outcome.rows / outcome.seconds if outcome.seconds else 0
+    click.echo(
+        f"{outcome.path} ({label}): {counts}; {outcome.rows} "
+        f"{plural_ru(outcome.rows, 'строка', 'строки', 'строк')} за {outcome.seconds:.1f} с, "
+        f"{rate:.0f} строк/с."
+    )
+    if outcome.rejects_path:
+        click.echo(f"Отклоненные строки с причинами записаны в {outcome.rejects_path}.")
+
+
+@billing_cli.command("export-readings")
+@click.option(
+    "--out", "path", required=True, type=click.Path(dir_okay=False), help="Файл выгрузки."
+)
+@click.option(
+    "--batch", "batch_id", type=int, help="Номер прошлой выгрузки, чтобы записать ее снова."
+)
+def billing_export_readings(path, batch_id):
+    """Выгрузить показания, поданные в портале, для системы учета."""
+    try:
+        batch_id, written = export_readings(path, batch_id)
+    except UnknownBatch:
+        db.session.rollback()
+        click.echo(f"Выгрузка № {batch_id} не найдена.", err=True)
+        raise SystemExit(1) from None
+    if batch_id is None:
+        click.echo(f"Новых показаний для выгрузки нет; в {path} записан только заголовок.")
     else:
+        click.echo(
+            f"Выгрузка № {batch_id}: {written} "
+            f"{plural_ru(written, 'показание', 'показания', 'показаний')} записано в {path}."
+        )
+
+
+@demo_cli.command("seed")
+@click.option(
+    "--accounts",
+    type=click.IntRange(min=len(demo.KNOWN_ACCOUNTS)),
+    default=demo.DEFAULT_ACCOUNTS,
+    show_default=True,
+    help="Сколько лицевых счетов создать.",
+)
+@click.option(
+    "--months",
+    type=click.IntRange(1, 240),
+    default=demo.DEFAULT_MONTHS,
+    show_default=True,
+    help="За сколько месяцев создать начисления, платежи и показания.",
+)
+@click.option(
+    "--seed",
+    "seed_value",
+    type=click.IntRange(min=0),
+    default=demo.DEFAULT_SEED,
+    show_default=True,
+    help="Начальное число генератора: с тем же числом и месяцем данные те же.",
+)
+@click.option(
+    "--end-month",
+    metavar="ГГГГ-ММ",
+    help="Последний месяц данных; по умолчанию текущий (по времени расчетного центра).",
+)
+def demo_seed(accounts, months, seed_value, end_month):
+    """Заполнить пустую базу демонстрационными лицевыми счетами с приборами учета,
+    показаниями, начислениями и платежами."""
+    try:
+        end_month = demo.month_from_text(end_month) if end_month else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--end-month") from None
+    options = {"accounts": accounts, "months": months, "end_month": end_month}
+    if sys.stderr.isatty():
+        with click.progressbar(length=accounts, label="Лицевые счета", file=sys.stderr) as bar:
+            report = demo.seed(seed_value, progress=bar.update, **options)
+    else:
+        report = demo.seed(seed_value, **options)
+    if report is None:
         click.echo("В базе уже есть лицевые счета; демонстрационные данные не добавлены.")
+        return
+    rows = {name: f"{count:,}".replace(",", " ") for name, count in report.rows.items()}
+    click.echo(f"Добавлено демонстрационных лицевых счетов: {report.rows['accounts']}.")
+    click.echo(
+        f"Записано строк: контакты {rows['contacts']}, услуги {rows['services']}, "
+        f"приборы учета {rows['meters']}, показания {rows['readings']}, "
+        f"начисления {rows['charges']}, платежи {rows['payments']}."
+    )
+    click.echo(
+        f"Месяцы: {report.first_month:%m.%Y}–{report.end_month:%m.%Y}; "
+        f"заняло {report.seconds:.1f} с."
+    )
 
 
 @mail_cli.command("send-pending")
@@ -31,5 +170,6 @@ def mail_send_pending():
 
 def register_commands(app) -> None:
     """Add the command groups to `flask`."""
+    app.cli.add_command(billing_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(mail_cli)

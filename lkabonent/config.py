@@ -60,6 +60,29 @@ PRIVACY_POLICY_VERSION = "2026-11-27"
 
 ACCOUNTS_PER_PAGE = 10
 
+# The payee printed on the receipt and encoded in its payment QR code (ГОСТ Р 56042-2014).
+PAYEE = {
+    "name": "ГУП РК «Крымский республиканский единый информационно-расчетный центр»",
+    "inn": "9102000000",
+    "kpp": "910201001",
+    "account": "40602810000000000000",  # расчетный счет, 20 digits
+    "bank": "РНКБ БАНК (ПАО)",
+    "bic": "043510607",
+    "correspondent_account": "30101810335100000607",
+    "contacts": "295000, г. Симферополь, ул. Примерная, д. 1; +7 (3652) 00-00-00; eirc.example.ru",
+}
+# A month's bill is due by this day of the next month.
+PAYMENT_DUE_DAY = 10
+# Local time of the settlement centre: months and days of the reading window begin by it, and
+# exported files carry it.
+TIME_ZONE = "Europe/Simferopol"
+# Development only: accept readings on any day, so the demo can be tried outside the window.
+READING_WINDOW_ALWAYS_OPEN = False
+
+# `flask billing import`: rows sent to the database at a time, and how many errors are printed.
+IMPORT_BATCH_ROWS = 5000
+IMPORT_ERRORS_SHOWN = 50
+
 # A form's CSRF token lives as long as its session: an open form does not expire by itself.
 WTF_CSRF_TIME_LIMIT = None
 

@@ -1,9 +1,14 @@
-"""Database models: users and their sessions, emailed passwords, accounts, links and mail."""
+"""Database models: users and their sessions, emailed passwords, accounts, links and mail,
+and the accounting system's data: services, charges, payments, meters and readings."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import ClassVar
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -34,6 +39,37 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Fixed(TypeDecorator):
+    """A Decimal with a fixed number of places, stored as a scaled integer (kopecks for money):
+    SQLite keeps Numeric as a float, which cannot hold 0.10 exactly. Bulk SQL (billing/importer.py,
+    demo.py) writes the scaled integers directly."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, places: int):
+        super().__init__()
+        self.places = places
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        scaled = Decimal(value).scaleb(self.places)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {self.places} decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value).scaleb(-self.places)
+
+
+MONEY_PLACES = 2
+Money = Fixed(MONEY_PLACES)  # roubles with kopecks
+AREA_PLACES = 2  # m²
+VOLUME_PLACES = 4  # kWh, m³, Gcal
+TARIFF_PLACES = 4  # roubles per unit
 
 
 class User(UserMixin, db.Model):
@@ -116,6 +152,10 @@ class Account(db.Model):
     address: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     owner_surname: Mapped[str] = mapped_column(String(100))
+    # The payer as the receipt prints them, e.g. «Иванов Иван Иванович».
+    owner_name: Mapped[str | None] = mapped_column(String(200))
+    total_area: Mapped[Decimal | None] = mapped_column(Fixed(AREA_PLACES))
+    residents: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def status_label(self) -> str:
@@ -194,8 +234,184 @@ class OutgoingMail(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
+class Service(db.Model):
+    """A service of the accounting system (electricity, cold water, пени…) and the days of the
+    month its meter readings are taken."""
+
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(20))
+    reading_window_start: Mapped[int] = mapped_column(Integer, default=15)
+    reading_window_end: Mapped[int] = mapped_column(Integer, default=25)
+    is_penalty: Mapped[bool] = mapped_column(default=False)
+
+
+class Charge(db.Model):
+    """One line of a month's bill: an account's charges for one service in one month."""
+
+    __tablename__ = "charges"
+    __table_args__ = (UniqueConstraint("account_id", "month", "service_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    month: Mapped[date]  # the first day of the month
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    volume: Mapped[Decimal | None] = mapped_column(Fixed(VOLUME_PLACES))
+    tariff: Mapped[Decimal | None] = mapped_column(Fixed(TARIFF_PLACES))
+    accrued: Mapped[Decimal] = mapped_column(Money)
+    recalculation: Mapped[Decimal] = mapped_column(Money)
+    recalculation_reason: Mapped[str | None] = mapped_column(String(300))
+    benefit: Mapped[Decimal] = mapped_column(Money)
+    paid: Mapped[Decimal] = mapped_column(Money)
+    opening_balance: Mapped[Decimal] = mapped_column(Money)
+    # What is to be paid for the month: the accounting system's closing balance.
+    closing_balance: Mapped[Decimal] = mapped_column(Money)
+
+    service: Mapped[Service] = relationship()
+
+
+class Payment(db.Model):
+    """A payment the accounting system received for an account."""
+
+    __tablename__ = "payments"
+    __table_args__ = (Index(None, "account_id", "paid_on"),)
+
+    CHANNELS: ClassVar[dict[str, str]] = {
+        "bank": "Банк",
+        "cash": "Касса",
+        "online": "Онлайн",
+        "post": "Почта",
+        "other": "Прочее",
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    paid_on: Mapped[date]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    channel: Mapped[str] = mapped_column(String(16))
+    month: Mapped[date | None]  # the month paid for, when the payer named one
+
+    @property
+    def channel_label(self) -> str:
+        return self.CHANNELS[self.channel]
+
+
+class Meter(db.Model):
+    """A meter (прибор учета) installed for an account's service."""
+
+    __tablename__ = "meters"
+    __table_args__ = (CheckConstraint("zones BETWEEN 1 AND 3", name="zones"),)
+
+    ACTIVE = "active"
+    REMOVED = "removed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    serial_number: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str | None] = mapped_column(String(100))
+    zones: Mapped[int] = mapped_column(Integer, default=1)
+    digits: Mapped[int] = mapped_column(Integer)  # before the decimal point
+    decimals: Mapped[int] = mapped_column(Integer, default=0)  # after it
+    installed_on: Mapped[date | None]
+    next_verification_on: Mapped[date | None]
+    is_remote_read: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+
+    service: Mapped[Service] = relationship()
+
+
+class ReadingExport(db.Model):
+    """One run of `flask billing export-readings`: the readings it handed over."""
+
+    __tablename__ = "reading_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    readings: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Reading(db.Model):
+    """A meter reading for one zone and month, from the accounting system or the portal.
+
+    A portal reading is «принято» when submitted, «передано в расчет» once exported, and gets the
+    accounting system's verdict when a readings file names its id (portal_id)."""
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        UniqueConstraint("meter_id", "zone", "month", "source"),
+        Index(None, "export_batch_id"),
+        CheckConstraint("zone BETWEEN 1 AND 3", name="zone"),
+    )
+
+    BILLING = "billing"
+    PORTAL = "portal"
+    SOURCES: ClassVar[dict[str, str]] = {BILLING: "система учета", PORTAL: "портал"}
+
+    ACCEPTED = "accepted"
+    EXPORTED = "exported"
+    REJECTED = "rejected"
+    STATES: ClassVar[dict[str, str]] = {
+        ACCEPTED: "принято",
+        EXPORTED: "передано в расчет",
+        REJECTED: "отклонено",
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    zone: Mapped[int] = mapped_column(Integer, default=1)
+    month: Mapped[date]  # the first day of the month
+    value: Mapped[int] = mapped_column(BigInteger)  # whole units
+    source: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=ACCEPTED)
+    rejection_reason: Mapped[str | None] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    export_batch_id: Mapped[int | None] = mapped_column(ForeignKey("reading_exports.id"))
+
+    meter: Mapped[Meter] = relationship()
+
+    @property
+    def state_label(self) -> str:
+        return self.STATES[self.state]
+
+
+class BillingImport(db.Model):
+    """One file `flask billing import` read: what it held and what became of it."""
+
+    __tablename__ = "billing_imports"
+    __table_args__ = (Index(None, "result", "finished_at"),)
+
+    DONE = "done"  # every row written
+    PARTIAL = "partial"  # --skip-invalid: the valid rows written, the others set aside
+    REJECTED = "rejected"  # nothing written
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(String(500))
+
+
 def render_item(type_, obj, autogen_context):
-    """Alembic autogenerate: write UTCDateTime as the plain DateTime it is stored as."""
+    """Alembic autogenerate: write the stored type of UTCDateTime and Fixed columns."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
+    if type_ == "type" and isinstance(obj, Fixed):
+        return "sa.BigInteger()"
     return False

@@ -1,5 +1,8 @@
 """Russian text helpers for templates."""
 
+from datetime import datetime
+
+from babel.dates import format_datetime
 from flask import current_app
 
 
@@ -19,3 +22,10 @@ def password_lifetime() -> str:
     """How long an emailed password lasts, as pages and mails say it: «30 минут»."""
     minutes = current_app.config["REGISTRATION_PASSWORD_TTL"] // 60
     return f"{minutes} {plural_ru(minutes, 'минуту', 'минуты', 'минут')}"
+
+
+def moment_ru(value: datetime) -> str:
+    """A moment in the settlement centre's time zone, as «27 ноября 2026, 13:05»."""
+    return format_datetime(
+        value, "d MMMM y, HH:mm", tzinfo=current_app.config["TIME_ZONE"], locale="ru"
+    )

@@ -7,6 +7,7 @@ Flask-Login's cached user in ``g``) between requests.
 import html
 import json
 import re
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,7 +18,7 @@ from lkabonent.cabinet.services import LinkOutcome, link_account
 from lkabonent.cabinet.views import LINK_MESSAGES
 from lkabonent.demo import DEMO_EMAIL
 from lkabonent.extensions import db
-from lkabonent.models import Account, AccountContact, AccountLink, User
+from lkabonent.models import Account, AccountContact, AccountLink, BillingImport, User
 
 
 def body_of(response) -> str:
@@ -131,6 +132,31 @@ def test_main_page_with_an_account_shows_it_and_no_notice(app, user, accounts):
     assert "введите самостоятельно" not in body
     assert "пока не привязан" not in body
     assert "1080000001" not in body
+
+
+def test_main_page_tells_when_data_last_came_from_the_accounting_system(app, user, accounts):
+    link(app, LOGIN, "1080000003", surname="Семёнов")
+    assert "Данные из системы учета еще не поступали." in body_of(user.get("/cabinet/"))
+    with app.app_context():
+        for finished, result in [
+            (datetime(2026, 11, 26, 21, 30, tzinfo=UTC), BillingImport.DONE),
+            (datetime(2026, 11, 27, 9, 5, tzinfo=UTC), BillingImport.PARTIAL),
+            (datetime(2026, 11, 27, 10, 0, tzinfo=UTC), BillingImport.REJECTED),
+        ]:
+            db.session.add(
+                BillingImport(
+                    file_name="charges.csv",
+                    kind="charges",
+                    started_at=finished,
+                    finished_at=finished,
+                    result=result,
+                )
+            )
+        db.session.commit()
+    # The latest import that wrote something, in Moscow time (UTC+3); a rejected file counts not.
+    assert "Данные из системы учета получены 27 ноября 2026, 12:05." in body_of(
+        user.get("/cabinet/")
+    )
 
 
 def test_main_page_links_to_all_accounts_when_there_are_more_than_a_page(app, user):

@@ -1,6 +1,7 @@
 """create_app(): required settings outside debug, where settings come from, debug defaults, and
 the security headers of every response."""
 
+import json
 import os
 import re
 
@@ -25,6 +26,19 @@ def instance(tmp_path, monkeypatch):
 
 def sqlite_url(tmp_path) -> str:
     return "sqlite:///" + str(tmp_path / "config-test.sqlite")
+
+
+# The settlement centre's own requisites, which production needs instead of config.py's example.
+PAYEE = {
+    "name": "ООО «Водоканал»",
+    "inn": "9102123456",
+    "kpp": "910201001",
+    "account": "40702810500000012345",
+    "bank": "РНКБ БАНК (ПАО)",
+    "bic": "043510607",
+    "correspondent_account": "30101810335100000607",
+    "contacts": "+7 (3652) 11-22-33",
+}
 
 
 # --- required settings ----------------------------------------------------------------------------
@@ -77,6 +91,7 @@ def test_production_with_all_required_settings_starts(instance, tmp_path):
             "MAIL_SERVER": "smtp.example.ru",
             "PUBLIC_URL": "https://lk.example.ru",
             "DATABASE_URL": sqlite_url(tmp_path),
+            "PAYEE": PAYEE,
         }
     )
     assert not app.debug and not app.testing
@@ -84,7 +99,36 @@ def test_production_with_all_required_settings_starts(instance, tmp_path):
     assert "dev" not in app.blueprints
 
 
-PRODUCTION = {"SECRET_KEY": "k" * 32, "MAIL_SERVER": "smtp.example.ru"}
+PRODUCTION = {"SECRET_KEY": "k" * 32, "MAIL_SERVER": "smtp.example.ru", "PAYEE": PAYEE}
+
+
+def test_production_refuses_the_example_payee(instance, tmp_path):
+    settings = {**PRODUCTION, "PUBLIC_URL": "https://lk.example.ru"}
+    del settings["PAYEE"]
+    with pytest.raises(RuntimeError, match="в квитанции были бы примерные реквизиты"):
+        create_app({**settings, "DATABASE_URL": sqlite_url(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"inn": "91020"}, "inn — нужно 10 или 12 цифр"),
+        ({"inn": "91021234５6"}, "inn — нужно 10 или 12 цифр"),
+        ({"kpp": "9102010O1"}, "kpp — нужно 9 цифр"),
+        ({"account": "4070281050000001234"}, "account — нужно 20 цифр"),
+        ({"bic": 43510607}, "bic — нужно 9 цифр"),
+        ({"correspondent_account": ""}, "correspondent_account — нужно 20 цифр"),
+        ({"name": "  "}, "name — не заполнено"),
+        ({"bank": None}, "bank — не заполнено"),
+    ],
+)
+def test_malformed_payee_requisites_are_refused_in_any_mode(instance, tmp_path, changes, reason):
+    with pytest.raises(RuntimeError) as refusal:
+        create_app(
+            {"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), "PAYEE": {**PAYEE, **changes}}
+        )
+    assert "Неверные реквизиты получателя платежа LKABONENT_PAYEE" in str(refusal.value)
+    assert reason in str(refusal.value)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +203,9 @@ def test_environment_variables_are_read(instance, monkeypatch, tmp_path):
     monkeypatch.setenv("LKABONENT_PUBLIC_URL", "https://lk.example.ru")
     monkeypatch.setenv("LKABONENT_DATABASE_URL", sqlite_url(tmp_path))
     monkeypatch.setenv("LKABONENT_ORGANIZATION_NAME", "ООО «Водоканал»")
+    monkeypatch.setenv("LKABONENT_PAYEE", json.dumps(PAYEE, ensure_ascii=False))
     app = create_app()
+    assert app.config["PAYEE"] == PAYEE
     # A string, though the JSON reader saw a number.
     assert app.config["SECRET_KEY"] == "1234567890" * 4
     assert app.config["MAIL_SERVER"] == "smtp.example.ru"
@@ -177,7 +223,8 @@ def test_instance_config_is_read_and_the_environment_wins(instance, monkeypatch,
         "MAIL_PORT = 587\n"
         'PUBLIC_URL = "https://lk.instance.example"\n'
         f'DATABASE_URL = "{sqlite_url(tmp_path)}"\n'
-        "ACCOUNTS_PER_PAGE = 25\n",
+        "ACCOUNTS_PER_PAGE = 25\n"
+        f"PAYEE = {PAYEE!r}\n",
         encoding="utf-8",
     )
     app = create_app()

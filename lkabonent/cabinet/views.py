@@ -3,6 +3,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..billing.services import last_received
 from ..extensions import db, login_manager
 from ..htmx import redirect_to, render, wants_fragment
 from . import bp
@@ -52,7 +53,7 @@ def _accounts_page():
 def index():
     """The cabinet's main page."""
     page = linked_accounts(current_user, 1, current_app.config["ACCOUNTS_PER_PAGE"])
-    return render_template("cabinet/index.html", page=page)
+    return render_template("cabinet/index.html", page=page, received=last_received())
 
 
 @bp.get("/accounts")
