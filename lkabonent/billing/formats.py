@@ -3,7 +3,8 @@ their columns, and how a cell's text becomes a stored value.
 
 Every parser takes the cell's text, stripped, and returns the value as the database stores it
 (scaled integers for Fixed columns, dates, codes), or raises ValueError with the reason in
-Russian. An empty cell is None before it reaches a parser: a required column refuses it.
+Russian; its ``stored`` attribute is the column type of the import's staging table (text unless
+set). An empty cell is None before it reaches a parser: a required column refuses it.
 """
 
 import re
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, Text
 
 from ..auth.services import normalize_email
 from ..cabinet.services import normalize_account_number
@@ -90,6 +93,7 @@ def fixed(places: int, negative: bool = False) -> Callable[[str], int]:
             raise ValueError(f"«{value}» — слишком большое число")
         return -scaled if number["sign"] == "-" else scaled
 
+    parse.stored = BigInteger
     return parse
 
 
@@ -103,12 +107,16 @@ def integer(low: int, high: int) -> Callable[[str], int]:
             raise ValueError(f"«{value}» — нужно число от {low} до {high}")
         return number
 
+    parse.stored = BigInteger
     return parse
 
 
 def zone(value: str) -> int:
     """A tariff zone: 1–3, also written T1–T3 (Latin or Cyrillic T)."""
     return integer(1, 3)(re.sub(r"^[TtТт]", "", value))
+
+
+zone.stored = Integer
 
 
 def month(value: str) -> date:
@@ -122,6 +130,9 @@ def month(value: str) -> date:
     raise ValueError(f"«{value}» — нужен месяц в виде ММ.ГГГГ или ГГГГ-ММ")
 
 
+month.stored = Date
+
+
 def day(value: str) -> date:
     for pattern in DATE_FORMATS:
         found = pattern.match(value)
@@ -131,6 +142,9 @@ def day(value: str) -> date:
             except ValueError:
                 break
     raise ValueError(f"«{value}» — нужна дата в виде ДД.ММ.ГГГГ или ГГГГ-ММ-ДД")
+
+
+day.stored = Date
 
 
 def moment(zone_name: str) -> Callable[[str], datetime]:
@@ -156,6 +170,7 @@ def moment(zone_name: str) -> Callable[[str], datetime]:
             raise ValueError(f"«{value}» — нужны дата и время в виде ДД.ММ.ГГГГ ЧЧ:ММ") from None
         return moment.replace(tzinfo=local).astimezone(UTC).replace(tzinfo=None)
 
+    parse.stored = DateTime
     return parse
 
 
@@ -166,6 +181,9 @@ def boolean(value: str) -> bool:
     if lowered in NO:
         return False
     raise ValueError(f"«{value}» — нужно «да» или «нет»")
+
+
+boolean.stored = Boolean
 
 
 def choice(codes: dict[str, str]) -> Callable[[str], str]:
@@ -192,6 +210,11 @@ class Column:
     parse: Callable[[str], object]
     required: bool = True  # False: the cell may be empty
     reference: str | None = None  # a natural key of another kind: "accounts", "services"…
+
+    @property
+    def stored(self):
+        """The column's type in the import's staging table."""
+        return getattr(self.parse, "stored", Text)
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,9 @@ from dataclasses import dataclass, field
 from itertools import groupby, islice
 
 from flask import current_app
+from sqlalchemy import Column as TableColumn
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
     Connection,
-    Date,
-    DateTime,
     Integer,
     MetaData,
     Table,
@@ -38,7 +35,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy import Column as TableColumn
 
 from ..bulk import copy_rows
 from ..clock import utcnow
@@ -60,7 +56,8 @@ from .formats import Kind
 DETECTION_BYTES = 64 * 1024
 PROGRESS_LINES = 10000
 MERGE_LOCK = 0x6C6B_6269  # the PostgreSQL advisory lock that imports merge under
-# The kinds a reference column points to: (table, natural key column, id column).
+# What a reference column points to: the table, its natural key column, and how an error
+# names a missing row («лицевой счет «…» не найден»).
 REFERENCES = {
     "accounts": (Account.__table__, "number", "лицевой счет", "не найден"),
     "services": (Service.__table__, "code", "услуга", "не найдена"),
@@ -229,15 +226,6 @@ def parse_record(
 
 # --- staging ---------------------------------------------------------------------------------
 
-STAGING_TYPES = {
-    formats.account_number: Text,
-    formats.email: Text,
-    formats.day: Date,
-    formats.month: Date,
-    formats.boolean: Boolean,
-    formats.zone: Integer,
-}
-
 
 def staging_tables(kind: Kind, dialect: str) -> tuple[Table, Table]:
     """Temporary tables for the file's valid rows (with their line) and its errors."""
@@ -249,7 +237,7 @@ def staging_tables(kind: Kind, dialect: str) -> tuple[Table, Table]:
         "billing_stage",
         metadata,
         TableColumn("line", Integer, primary_key=True),
-        *(TableColumn(column.name, staging_type(column)) for column in kind.columns),
+        *(TableColumn(column.name, column.stored) for column in kind.columns),
         **options,
     )
     errors = Table(
@@ -261,15 +249,6 @@ def staging_tables(kind: Kind, dialect: str) -> tuple[Table, Table]:
         **options,
     )
     return stage, errors
-
-
-def staging_type(column: formats.Column):
-    if column.parse in STAGING_TYPES:
-        return STAGING_TYPES[column.parse]
-    if column.name == "received_at":
-        return DateTime
-    sample = column.parse.__qualname__
-    return BigInteger if sample.startswith(("fixed", "integer")) else Text
 
 
 # --- importing -------------------------------------------------------------------------------
