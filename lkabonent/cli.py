@@ -20,7 +20,7 @@ mail_cli = AppGroup("mail", help="Исходящая почта.")
 
 
 @billing_cli.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--skip-invalid",
     is_flag=True,
@@ -56,7 +56,8 @@ class ProgressBar:
 def report_outcome(outcome: Outcome) -> None:
     """The file's errors (the first ones, then how many more) and its summary line."""
     for line, column, reason in outcome.errors:
-        click.echo(f"{outcome.path}:{line}: {column}: {reason}", err=True)
+        where = f"{outcome.path}:{line}: {column}" if line else outcome.path  # 0: no line at all
+        click.echo(f"{where}: {reason}", err=True)
     more = outcome.error_count - len(outcome.errors)
     if more:
         click.echo(f"… и еще {more} {plural_ru(more, 'ошибка', 'ошибки', 'ошибок')}", err=True)

@@ -10,6 +10,7 @@ written, and the import log says why.
 
 import codecs
 import csv
+import errno
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +56,11 @@ from .formats import Kind
 
 DETECTION_BYTES = 64 * 1024
 PROGRESS_LINES = 10000
+OPEN_ERRORS = {
+    errno.ENOENT: "файл не найден",
+    errno.EACCES: "нет прав на чтение файла",
+    errno.EISDIR: "это папка, а не файл",
+}
 MERGE_LOCK = 0x6C6B_6269  # the PostgreSQL advisory lock that imports merge under
 # What a reference column points to: the table, its natural key column, and how an error
 # names a missing row («лицевой счет «…» не найден»).
@@ -275,7 +281,8 @@ def import_files(
             outcome.error_count = 1
         except OSError as error:
             source = None
-            outcome.errors = [(0, "-", f"файл не открывается: {error.strerror}")]
+            reason = OPEN_ERRORS.get(error.errno, f"файл не открывается ({error.strerror})")
+            outcome.errors = [(0, "-", reason)]
             outcome.error_count = 1
         sources.append((outcome, source))
     sources.sort(key=lambda pair: order[pair[1].kind.name] if pair[1] else -1)
