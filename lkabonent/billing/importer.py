@@ -128,8 +128,13 @@ def open_source(path: str, kinds: tuple[Kind, ...]) -> Source:
             1, "-", "файл пуст или начинается с пустой строки — нужна строка заголовка"
         )
     delimiter = ";" if ";" in first_line else ","
-    with open(path, encoding=encoding, newline="") as stream:
-        header = next(csv.reader(stream, delimiter=delimiter))
+    with open(path, "rb") as raw:
+        try:
+            header = next(csv.reader(decoded_lines(raw, encoding), delimiter=delimiter))
+        except UnicodeDecodeError:
+            raise FileRejected(1, "-", undecodable(encoding)) from None
+        except csv.Error as error:
+            raise FileRejected(1, "-", f"нарушены кавычки: {error}") from None
     names = [name.strip().lstrip("\ufeff").lower() for name in header]
     while names and not names[-1]:
         names.pop()  # a delimiter at the end of every line
@@ -176,8 +181,10 @@ def records(
 ) -> Iterator[tuple[int, list[str]]]:
     """The file's records after the header, with the physical line each starts on; blank
     lines skipped. ``progress`` hears the number of bytes read now and then, and at the end."""
-    with open(source.path, encoding=source.encoding, newline="") as stream:
-        reader = csv.reader(stream, delimiter=source.delimiter, strict=True)
+    with open(source.path, "rb") as raw:
+        reader = csv.reader(
+            decoded_lines(raw, source.encoding), delimiter=source.delimiter, strict=True
+        )
         line = 1
         try:
             next(reader)
@@ -187,15 +194,25 @@ def records(
                     yield line, record
                 line = reader.line_num + 1
                 if progress and line % PROGRESS_LINES == 0:
-                    progress(stream.buffer.tell())
+                    progress(raw.tell())
         except UnicodeDecodeError:
-            raise FileRejected(
-                line, "-", f"строка не читается в кодировке {encoding_label(source.encoding)}"
-            ) from None
+            # The reader has not counted the line it could not get.
+            raise FileRejected(reader.line_num + 1, "-", undecodable(source.encoding)) from None
         except csv.Error as error:
             raise FileRejected(line, "-", f"нарушены кавычки: {error}") from None
-        if progress:
-            progress(source.size)
+    if progress:
+        progress(source.size)
+
+
+def decoded_lines(raw, encoding: str) -> Iterator[str]:
+    """The file's lines, each decoded on its own: a byte the encoding lacks is caught on the
+    line that has it (a text stream decodes whole chunks ahead)."""
+    for line in raw:
+        yield line.decode(encoding)
+
+
+def undecodable(encoding: str) -> str:
+    return f"строка не читается в кодировке {encoding_label(encoding)}"
 
 
 def encoding_label(encoding: str) -> str:
@@ -203,11 +220,10 @@ def encoding_label(encoding: str) -> str:
 
 
 def parse_record(
-    kind: Kind, positions: list[int], record: list[str]
+    kind: Kind, width: int, positions: list[int], record: list[str]
 ) -> tuple[tuple | None, list[tuple[str, str]]]:
     """The record's values in the order of the kind's columns (``positions`` says where each
-    is in the file), or None and the errors as (column, reason)."""
-    width = len(positions)
+    is among the ``width`` columns of the file), or None and the errors as (column, reason)."""
     if len(record) > width and not any(cell.strip() for cell in record[width:]):
         record = record[:width]
     if len(record) != width:
@@ -355,6 +371,7 @@ def load(connection: Connection, source: Source, stage: Table, errors: Table, pr
     """Parse the file into the staging table, batch by batch; the errors of invalid rows go to
     the errors table. Return the number of rows read."""
     kind = source.kind
+    width = len(source.header)
     positions = [source.header.index(column.name) for column in kind.columns]
     stage_columns = ["line", *(column.name for column in kind.columns)]
     error_columns = ["line", "column_name", "reason"]
@@ -365,7 +382,7 @@ def load(connection: Connection, source: Source, stage: Table, errors: Table, pr
         count += len(batch)
         valid, invalid = [], []
         for line, record in batch:
-            values, problems = parse_record(kind, positions, record)
+            values, problems = parse_record(kind, width, positions, record)
             if values is None:
                 invalid.extend((line, column, reason) for column, reason in problems)
             else:
