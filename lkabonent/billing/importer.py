@@ -112,7 +112,8 @@ class Source:
     path: str
     encoding: str
     delimiter: str
-    header: list[str]
+    header: list[str]  # the column names, trimmed and in lower case
+    titles: list[str]  # the same as the file writes them
     kind: Kind
     size: int
 
@@ -144,7 +145,8 @@ def open_source(path: str, kinds: tuple[Kind, ...]) -> Source:
     kind = formats.recognise(kinds, names)
     if kind is None:
         raise FileRejected(1, "-", unknown_header_reason(kinds, names))
-    return Source(path, encoding, delimiter, names, kind, os.path.getsize(path))
+    titles = [title.strip().lstrip("\ufeff") for title in header[: len(names)]]
+    return Source(path, encoding, delimiter, names, titles, kind, os.path.getsize(path))
 
 
 def detect_encoding(head: bytes) -> str:
@@ -727,15 +729,16 @@ def write_rejects(connection: Connection, source: Source, errors: Table) -> str:
     encoding = "utf-8" if source.encoding == "utf-8-sig" else source.encoding
     with open(path, "w", encoding=encoding, errors="replace", newline="") as out:
         writer = csv.writer(out, delimiter=source.delimiter, lineterminator="\r\n")
-        writer.writerow([*source.header, formats.ERROR_COLUMN])
+        # A rejects file imported again has an error column already: it gets the new reasons.
+        kept = [i for i, name in enumerate(source.header) if name != formats.ERROR_COLUMN]
+        writer.writerow([*(source.titles[i] for i in kept), formats.ERROR_COLUMN])
         next_bad = next(reasons, None)
         for line, record in records(source):
             while next_bad and next_bad[0] < line:
                 next_bad = next(reasons, None)
             if next_bad and next_bad[0] == line:
-                cells = record[: len(source.header)]
-                cells += [""] * (len(source.header) - len(cells))
-                writer.writerow([*cells, next_bad[1]])
+                cells = record + [""] * (len(source.header) - len(record))
+                writer.writerow([*(cells[i] for i in kept), next_bad[1]])
     return path
 
 
