@@ -106,14 +106,14 @@ def billing_export_readings(path, batch_id):
 @demo_cli.command("seed")
 @click.option(
     "--accounts",
-    type=click.IntRange(min=len(demo.KNOWN_ACCOUNTS)),
+    type=click.IntRange(len(demo.KNOWN_ACCOUNTS), demo.MAX_ACCOUNTS),
     default=demo.DEFAULT_ACCOUNTS,
     show_default=True,
     help="Сколько лицевых счетов создать.",
 )
 @click.option(
     "--months",
-    type=click.IntRange(1, 240),
+    type=click.IntRange(1, demo.MAX_MONTHS),
     default=demo.DEFAULT_MONTHS,
     show_default=True,
     help="За сколько месяцев создать начисления, платежи и показания.",

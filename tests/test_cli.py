@@ -22,6 +22,13 @@ TABLES = {
     "account_links",
     "link_failures",
     "outgoing_mail",
+    "services",
+    "charges",
+    "payments",
+    "meters",
+    "readings",
+    "reading_exports",
+    "billing_imports",
     "alembic_version",
 }
 
