@@ -54,8 +54,8 @@ from flask import current_app
 from sqlalchemy import Connection, ForeignKeyConstraint, func, insert, select, text
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
+from .billing.services import local_today
 from .bulk import copy_rows
-from .clock import utcnow
 from .extensions import db
 from .models import (
     AREA_PLACES,
@@ -383,12 +383,11 @@ def month_from_text(value: str) -> date:
     return parsed.date()
 
 
-def last_billed_month(time_zone: str) -> date:
+def last_billed_month() -> date:
     """The first day of the month before the current one in the settlement centre's time zone:
     the latest month an accounting system has billed. The current month is left to subscribers,
     who submit its readings in the portal."""
-    today = utcnow().astimezone(ZoneInfo(time_zone)).date()
-    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return (local_today().replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 def _month(serial: int) -> date:
@@ -974,7 +973,7 @@ def seed(
     return None, writing nothing, if the database has accounts already. ``progress`` is called
     with the number of accounts written after each chunk."""
     started = time.monotonic()
-    end_month = end_month or last_billed_month(current_app.config["TIME_ZONE"])
+    end_month = end_month or last_billed_month()
     with db.engine.begin() as connection:
         if connection.scalar(select(func.count(Account.id))):
             return None
