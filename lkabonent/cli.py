@@ -9,9 +9,10 @@ from flask.cli import AppGroup
 
 from . import demo
 from .billing.importer import Outcome, import_files
-from .billing.readings import UnknownBatch, export_readings
+from .billing.readings import NotWritten, UnknownBatch, export_readings
 from .extensions import db
 from .mail import send_pending
+from .models import BillingImport
 from .text import plural_ru
 
 billing_cli = AppGroup("billing", help="Обмен данными с системой учета.")
@@ -33,7 +34,7 @@ def billing_import(paths, skip_invalid):
     outcomes = import_files(list(paths), skip_invalid=skip_invalid, progress=bar)
     for outcome in outcomes:
         report_outcome(outcome)
-    if any(outcome.result == "rejected" for outcome in outcomes):
+    if any(outcome.result == BillingImport.REJECTED for outcome in outcomes):
         raise SystemExit(1)
 
 
@@ -41,16 +42,22 @@ class ProgressBar:
     """A progress bar per file on the terminal, by bytes read."""
 
     def __init__(self):
-        self.bar = None
+        self.bar = self.path = None
 
     def __call__(self, path: str, position: int, size: int) -> None:
-        if self.bar is None:
+        if path != self.path:
+            self.close()
             self.bar = click.progressbar(length=size, label=os.path.basename(path), file=sys.stderr)
             self.bar.__enter__()
+            self.path = path
         self.bar.update(position - self.bar.pos)
         if position >= size:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
             self.bar.__exit__(None, None, None)
-            self.bar = None
+        self.bar = self.path = None
 
 
 def report_outcome(outcome: Outcome) -> None:
@@ -66,7 +73,7 @@ def report_outcome(outcome: Outcome) -> None:
         f"добавлено {outcome.inserted}, обновлено {outcome.updated}, "
         f"без изменений {outcome.unchanged}, отклонено {outcome.rejected}"
     )
-    if outcome.result == "rejected":
+    if outcome.result == BillingImport.REJECTED:
         click.echo(f"{outcome.path} ({label}): файл отклонен, ничего не записано — {counts}.")
         return
     rate = outcome.rows / outcome.seconds if outcome.seconds else 0
@@ -93,6 +100,13 @@ def billing_export_readings(path, batch_id):
     except UnknownBatch:
         db.session.rollback()
         click.echo(f"Выгрузка № {batch_id} не найдена.", err=True)
+        raise SystemExit(1) from None
+    except NotWritten as error:
+        click.echo(
+            f"Выгрузка № {error.batch_id} сохранена, но файл {path} не записан: {error.reason}. "
+            f"Запишите ее снова: flask billing export-readings --out FILE --batch {error.batch_id}",
+            err=True,
+        )
         raise SystemExit(1) from None
     if batch_id is None:
         click.echo(f"Новых показаний для выгрузки нет; в {path} записан только заголовок.")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -56,6 +57,8 @@ class Fixed(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
+        if isinstance(value, float):
+            raise TypeError("a float given to a Fixed column: pass a Decimal or an int")
         scaled = Decimal(value).scaleb(self.places)
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{value} has more than {self.places} decimal places")
@@ -234,6 +237,10 @@ class OutgoingMail(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
+# The days of the month readings are taken on, unless a service says otherwise.
+DEFAULT_READING_WINDOW = (15, 25)
+
+
 class Service(db.Model):
     """A service of the accounting system (electricity, cold water, пени…) and the days of the
     month its meter readings are taken."""
@@ -244,8 +251,8 @@ class Service(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     unit: Mapped[str] = mapped_column(String(20))
-    reading_window_start: Mapped[int] = mapped_column(Integer, default=15)
-    reading_window_end: Mapped[int] = mapped_column(Integer, default=25)
+    reading_window_start: Mapped[int] = mapped_column(Integer, default=DEFAULT_READING_WINDOW[0])
+    reading_window_end: Mapped[int] = mapped_column(Integer, default=DEFAULT_READING_WINDOW[1])
     is_penalty: Mapped[bool] = mapped_column(default=False)
 
 
@@ -348,6 +355,13 @@ class Reading(db.Model):
     __table_args__ = (
         UniqueConstraint("meter_id", "zone", "month", "source"),
         Index(None, "export_batch_id"),
+        # What the next export takes: portal readings without a batch, few among many.
+        Index(
+            "ix_readings_unexported",
+            "id",
+            postgresql_where=text("source = 'portal' AND export_batch_id IS NULL"),
+            sqlite_where=text("source = 'portal' AND export_batch_id IS NULL"),
+        ),
         CheckConstraint("zone BETWEEN 1 AND 3", name="zone"),
     )
 

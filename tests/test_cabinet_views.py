@@ -138,10 +138,11 @@ def test_main_page_tells_when_data_last_came_from_the_accounting_system(app, use
     link(app, LOGIN, "1080000003", surname="Семёнов")
     assert "Данные из системы учета еще не поступали." in body_of(user.get("/cabinet/"))
     with app.app_context():
-        for finished, result in [
-            (datetime(2026, 11, 26, 21, 30, tzinfo=UTC), BillingImport.DONE),
-            (datetime(2026, 11, 27, 9, 5, tzinfo=UTC), BillingImport.PARTIAL),
-            (datetime(2026, 11, 27, 10, 0, tzinfo=UTC), BillingImport.REJECTED),
+        for finished, result, rejected in [
+            (datetime(2026, 11, 26, 21, 30, tzinfo=UTC), BillingImport.DONE, 0),
+            (datetime(2026, 11, 27, 9, 5, tzinfo=UTC), BillingImport.PARTIAL, 3),
+            (datetime(2026, 11, 27, 9, 30, tzinfo=UTC), BillingImport.PARTIAL, 10),
+            (datetime(2026, 11, 27, 10, 0, tzinfo=UTC), BillingImport.REJECTED, 10),
         ]:
             db.session.add(
                 BillingImport(
@@ -149,11 +150,14 @@ def test_main_page_tells_when_data_last_came_from_the_accounting_system(app, use
                     kind="charges",
                     started_at=finished,
                     finished_at=finished,
+                    rows=10,
+                    rejected=rejected,
                     result=result,
                 )
             )
         db.session.commit()
-    # The latest import that wrote something, in Moscow time (UTC+3); a rejected file counts not.
+    # The latest import that took rows in, in Moscow time (UTC+3): not a rejected file, nor one
+    # whose every row was set aside.
     assert "Данные из системы учета получены 27 ноября 2026, 12:05." in body_of(
         user.get("/cabinet/")
     )

@@ -19,6 +19,7 @@ from ..auth.services import normalize_email
 from ..cabinet.services import normalize_account_number
 from ..models import (
     AREA_PLACES,
+    DEFAULT_READING_WINDOW,
     MONEY_PLACES,
     TARIFF_PLACES,
     VOLUME_PLACES,
@@ -30,7 +31,9 @@ from ..models import (
 
 # --- cells -------------------------------------------------------------------------------------
 
-DECIMAL_NUMBER = re.compile(r"(?P<sign>[-+]?)(?P<whole>\d*)(?:[.,](?P<fraction>\d*))?$")
+# Digit counts are capped: int() refuses very long strings with an English message.
+DECIMAL_NUMBER = re.compile(r"(?P<sign>[-+]?)(?P<whole>\d{0,20})(?:[.,](?P<fraction>\d{0,20}))?$")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 NUMBER_SPACES = re.compile(r"[\s\u00a0\u202f']")
 ACCOUNT_NUMBER = re.compile(r"^[0-9A-Z]{10}$")
 MONTH_FORMATS = (
@@ -54,6 +57,8 @@ MAX_INTEGER = 10**15  # far beyond any meter, and inside a BigInteger even with 
 def text(max_length: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         value = " ".join(value.split())
+        if CONTROL_CHARACTERS.search(value):
+            raise ValueError("в тексте управляющий символ (например, нулевой байт)")
         if len(value) > max_length:
             raise ValueError(f"длиннее {max_length} символов")
         return value
@@ -100,7 +105,7 @@ def fixed(places: int, negative: bool = False) -> Callable[[str], int]:
 def integer(low: int, high: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         cleaned = NUMBER_SPACES.sub("", value)
-        if not re.fullmatch(r"-?\d+", cleaned):
+        if not re.fullmatch(r"-?\d{1,20}", cleaned):
             raise ValueError(f"«{value}» — нужно целое число")
         number = int(cleaned)
         if not low <= number <= high:
@@ -113,7 +118,10 @@ def integer(low: int, high: int) -> Callable[[str], int]:
 
 def zone(value: str) -> int:
     """A tariff zone: 1–3, also written T1–T3 (Latin or Cyrillic T)."""
-    return integer(1, 3)(re.sub(r"^[TtТт]", "", value))
+    try:
+        return integer(1, 3)(re.sub(r"^[TtТт]", "", value))
+    except ValueError:
+        raise ValueError(f"«{value}» — нужна зона 1, 2 или 3 (T1, T2, T3)") from None
 
 
 zone.stored = Integer
@@ -236,8 +244,11 @@ class Kind:
 
 
 def window_rule(values: dict) -> list[tuple[str, str]]:
-    start, end = values["window_start"], values["window_end"]
-    if start is not None and end is not None and start > end:
+    """The window must not end before it starts, an empty cell taking its default."""
+    first, last = DEFAULT_READING_WINDOW
+    start = first if values["window_start"] is None else values["window_start"]
+    end = last if values["window_end"] is None else values["window_end"]
+    if start > end:
         reason = f"окно подачи показаний заканчивается ({end}) раньше, чем начинается ({start})"
         return [("window_end", reason)]
     return []

@@ -36,6 +36,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 from ..bulk import copy_rows
 from ..clock import utcnow
@@ -55,12 +56,15 @@ from . import formats
 from .formats import Kind
 
 DETECTION_BYTES = 64 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+TOO_LONG = "строка длиннее 1 МБ: возможно, строки файла не разделены переводами строки"
 PROGRESS_LINES = 10000
 OPEN_ERRORS = {
     errno.ENOENT: "файл не найден",
     errno.EACCES: "нет прав на чтение файла",
     errno.EISDIR: "это папка, а не файл",
 }
+ERROR_COLUMNS = ["line", "column_name", "reason"]  # the temporary table of a file's errors
 MERGE_LOCK = 0x6C6B_6269  # the PostgreSQL advisory lock that imports merge under
 # What a reference column points to: the table, its natural key column, and how an error
 # names a missing row («лицевой счет «…» не найден»).
@@ -110,11 +114,13 @@ class Source:
     """An open file of the exchange format: its encoding, delimiter, header and kind."""
 
     path: str
-    encoding: str
+    # None while every line read is ASCII: the encoding is decided by the first line that is not.
+    encoding: str | None
     delimiter: str
     header: list[str]  # the column names, trimmed and in lower case
     titles: list[str]  # the same as the file writes them
-    kind: Kind
+    width: int  # the header's cells, with the empty ones a delimiter at its end makes
+    kind: Kind | None
     size: int
 
 
@@ -122,43 +128,70 @@ def open_source(path: str, kinds: tuple[Kind, ...]) -> Source:
     """Detect the encoding, delimiter and kind of ``path``; raise FileRejected if unreadable."""
     with open(path, "rb") as raw:
         head = raw.read(DETECTION_BYTES)
-    encoding = detect_encoding(head)
-    first_line = head.decode(encoding, errors="replace").splitlines()[0] if head else ""
+    refuse_unreadable(head)
+    source = Source(path, detect_encoding(head), ",", [], [], 0, None, os.path.getsize(path))
+    with open(path, "rb") as raw:
+        try:
+            first_line = next(decoded_lines(raw, source), "")
+        except UnicodeDecodeError:
+            raise FileRejected(1, "-", undecodable(source.encoding)) from None
+        except LineTooLong:
+            raise FileRejected(1, "-", TOO_LONG) from None
     if not first_line.strip():
         raise FileRejected(
             1, "-", "файл пуст или начинается с пустой строки — нужна строка заголовка"
         )
-    delimiter = ";" if ";" in first_line else ","
-    with open(path, "rb") as raw:
-        try:
-            header = next(csv.reader(decoded_lines(raw, encoding), delimiter=delimiter))
-        except UnicodeDecodeError:
-            raise FileRejected(1, "-", undecodable(encoding)) from None
-        except csv.Error as error:
-            raise FileRejected(1, "-", f"нарушены кавычки: {error}") from None
-    names = [name.strip().lstrip("\ufeff").lower() for name in header]
+    source.delimiter = ";" if ";" in first_line else ","
+    try:
+        cells = next(csv.reader([first_line], delimiter=source.delimiter, strict=True))
+    except csv.Error as error:
+        raise FileRejected(1, "-", quoting_problem(error)) from None
+    names = [cell.strip().lstrip("\ufeff").lower() for cell in cells]
+    source.width = len(names)
     while names and not names[-1]:
         names.pop()  # a delimiter at the end of every line
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise FileRejected(1, repeated[0], "колонка названа в заголовке дважды")
-    kind = formats.recognise(kinds, names)
-    if kind is None:
+    source.kind = formats.recognise(kinds, names)
+    if source.kind is None:
         raise FileRejected(1, "-", unknown_header_reason(kinds, names))
-    titles = [title.strip().lstrip("\ufeff") for title in header[: len(names)]]
-    return Source(path, encoding, delimiter, names, titles, kind, os.path.getsize(path))
+    source.header = names
+    source.titles = [cell.strip().lstrip("\ufeff") for cell in cells[: len(names)]]
+    return source
 
 
-def detect_encoding(head: bytes) -> str:
-    """UTF-8 (with a BOM or without) when the start of the file decodes as UTF-8, else
-    Windows-1251: Russian text in one is almost never valid in the other."""
+def refuse_unreadable(head: bytes) -> None:
+    """Files the importer cannot read line by line, with what to do about them."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FileRejected(
+            1, "-", "файл в кодировке UTF-16 («Юникод»): сохраните его в UTF-8 или Windows-1251"
+        )
+    if b"\r" in head and b"\n" not in head:
+        raise FileRejected(
+            1,
+            "-",
+            "строки разделены только символом CR: сохраните файл с переводами строк "
+            "Windows (CRLF) или Unix (LF)",
+        )
+
+
+def detect_encoding(head: bytes) -> str | None:
+    """UTF-8 with a BOM; None while the file is ASCII (so far); UTF-8 when its first bytes are
+    valid UTF-8, else Windows-1251: Russian text in one is almost never valid in the other."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if head.isascii():
+        return None
+    return "utf-8" if is_utf8(head, final=False) else "cp1251"
+
+
+def is_utf8(data: bytes, final: bool = True) -> bool:
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=final)
     except UnicodeDecodeError:
-        return "cp1251"
-    return "utf-8"
+        return False
+    return True
 
 
 def unknown_header_reason(kinds: tuple[Kind, ...], names: list[str]) -> str:
@@ -182,11 +215,10 @@ def records(
     source: Source, progress: Callable[[int], None] | None = None
 ) -> Iterator[tuple[int, list[str]]]:
     """The file's records after the header, with the physical line each starts on; blank
-    lines skipped. ``progress`` hears the number of bytes read now and then, and at the end."""
+    lines skipped. ``progress`` hears the number of bytes read now and then, and at the end,
+    also when the file turns out unreadable."""
     with open(source.path, "rb") as raw:
-        reader = csv.reader(
-            decoded_lines(raw, source.encoding), delimiter=source.delimiter, strict=True
-        )
+        reader = csv.reader(decoded_lines(raw, source), delimiter=source.delimiter, strict=True)
         line = 1
         try:
             next(reader)
@@ -200,33 +232,58 @@ def records(
         except UnicodeDecodeError:
             # The reader has not counted the line it could not get.
             raise FileRejected(reader.line_num + 1, "-", undecodable(source.encoding)) from None
+        except LineTooLong:
+            raise FileRejected(reader.line_num + 1, "-", TOO_LONG) from None
         except csv.Error as error:
-            raise FileRejected(line, "-", f"нарушены кавычки: {error}") from None
-    if progress:
-        progress(source.size)
+            raise FileRejected(line, "-", quoting_problem(error)) from None
+        finally:
+            if progress:
+                progress(source.size)
 
 
-def decoded_lines(raw, encoding: str) -> Iterator[str]:
-    """The file's lines, each decoded on its own: a byte the encoding lacks is caught on the
-    line that has it (a text stream decodes whole chunks ahead)."""
-    for line in raw:
-        yield line.decode(encoding)
+class LineTooLong(Exception):
+    """A line longer than MAX_LINE_BYTES: reading on would not keep memory bounded."""
 
 
-def undecodable(encoding: str) -> str:
+def decoded_lines(raw, source: Source) -> Iterator[str]:
+    """The file's lines, each decoded on its own, so that a byte the encoding lacks is caught on
+    the line that has it. An ASCII start leaves the encoding to the first line that is not."""
+    while line := raw.readline(MAX_LINE_BYTES):
+        if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
+            raise LineTooLong
+        if source.encoding is None:
+            if line.isascii():
+                yield line.decode("ascii")
+                continue
+            source.encoding = "utf-8" if is_utf8(line) else "cp1251"
+        yield line.decode(source.encoding)
+
+
+def quoting_problem(error: csv.Error) -> str:
+    if "field limit" in str(error):
+        return f"значение длиннее {csv.field_size_limit()} символов: возможно, не закрыта кавычка"
+    return (
+        "нарушены кавычки: значение в кавычках должно занимать всю ячейку, "
+        "а кавычка внутри него — быть удвоена"
+    )
+
+
+def undecodable(encoding: str | None) -> str:
     return f"строка не читается в кодировке {encoding_label(encoding)}"
 
 
-def encoding_label(encoding: str) -> str:
+def encoding_label(encoding: str | None) -> str:
     return "Windows-1251" if encoding == "cp1251" else "UTF-8"
 
 
 def parse_record(
-    kind: Kind, width: int, positions: list[int], record: list[str]
+    kind: Kind, positions: list[int], width: int, padded: int, record: list[str]
 ) -> tuple[tuple | None, list[tuple[str, str]]]:
     """The record's values in the order of the kind's columns (``positions`` says where each
-    is among the ``width`` columns of the file), or None and the errors as (column, reason)."""
-    if len(record) > width and not any(cell.strip() for cell in record[width:]):
+    is among the ``width`` columns of the file), or None and the errors as (column, reason).
+    A header ending in delimiters makes ``padded`` cells a row: those past ``width`` must be
+    empty."""
+    if len(record) == padded > width and not any(cell.strip() for cell in record[width:]):
         record = record[:width]
     if len(record) != width:
         return None, [("-", f"значений в строке {len(record)}, а колонок в заголовке {width}")]
@@ -267,9 +324,9 @@ def staging_tables(kind: Kind, dialect: str) -> tuple[Table, Table]:
     errors = Table(
         "billing_stage_errors",
         metadata,
-        TableColumn("line", Integer, index=True),
-        TableColumn("column_name", Text),
-        TableColumn("reason", Text),
+        TableColumn(ERROR_COLUMNS[0], Integer, index=True),
+        TableColumn(ERROR_COLUMNS[1], Text),
+        TableColumn(ERROR_COLUMNS[2], Text),
         **options,
     )
     return stage, errors
@@ -318,85 +375,89 @@ def import_files(
 def import_file(outcome: Outcome, source: Source, skip_invalid: bool, started, progress) -> None:
     """Read, check and merge one file in one transaction, logged in it when it succeeds."""
     clock = time.monotonic()
-    kind = source.kind
     reported = progress and (lambda position: progress(source.path, position, source.size))
     with db.engine.connect() as connection:
-        stage, errors = staging_tables(kind, connection.dialect.name)
+        stage, errors = staging_tables(source.kind, connection.dialect.name)
+        transaction = connection.begin()
         try:
-            with connection.begin() as transaction:
-                stage.metadata.create_all(connection)
-                try:
-                    outcome.rows = load(connection, source, stage, errors, reported)
-                except FileRejected as rejected:
-                    outcome.errors = [(rejected.line, rejected.column, rejected.reason)]
-                    outcome.error_count = 1
-                    transaction.rollback()
-                    return
-                check(connection, kind, stage, errors)
-                outcome.error_count = connection.scalar(select(func.count()).select_from(errors))
-                if outcome.error_count:
-                    outcome.errors = [
-                        tuple(row)
-                        for row in connection.execute(
-                            select(errors.c.line, errors.c.column_name, errors.c.reason)
-                            .order_by(errors.c.line, errors.c.column_name)
-                            .limit(current_app.config["IMPORT_ERRORS_SHOWN"])
-                        )
-                    ]
-                    if not skip_invalid:
-                        transaction.rollback()
-                        return
-                    outcome.rejected = connection.scalar(
-                        select(func.count(func.distinct(errors.c.line)))
-                    )
-                    outcome.rejects_path = write_rejects(connection, source, errors)
-                if connection.dialect.name == "postgresql":
-                    # Two imports merging at once could both insert the same new key.
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MERGE_LOCK}
-                    )
-                valid = ~exists().where(errors.c.line == stage.c.line)
-                outcome.inserted, outcome.updated = merge(connection, kind, stage, valid)
-                outcome.unchanged = (
-                    outcome.rows - outcome.rejected - outcome.inserted - outcome.updated
-                )
+            stage.metadata.create_all(connection)
+            load(connection, source, stage, errors, reported, outcome)
+            if connection.dialect.name == "sqlite":
+                # The staging tables stay with the connection. Checking and merging must read
+                # and write the database in one write transaction: in a deferred one, a write
+                # committed by anyone after its first read makes SQLite refuse the merge.
+                transaction.commit()
+                transaction = connection.begin()
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if check_and_merge(connection, source, stage, errors, skip_invalid, outcome):
                 outcome.seconds = time.monotonic() - clock
                 log(connection, outcome, started)
+                transaction.commit()
+        except FileRejected as rejected:
+            outcome.errors = [(rejected.line, rejected.column, rejected.reason)]
+            outcome.error_count = 1
+        except DBAPIError as error:
+            outcome.errors = [(0, "-", f"база данных отказала: {error.orig}")]
+            outcome.error_count = 1
         finally:
-            outcome.seconds = time.monotonic() - clock
+            if transaction.is_active:
+                transaction.rollback()
             if connection.dialect.name == "sqlite":
                 stage.metadata.drop_all(connection)
                 connection.commit()
+    outcome.seconds = time.monotonic() - clock
 
 
-def load(connection: Connection, source: Source, stage: Table, errors: Table, progress) -> int:
+def load(connection, source: Source, stage: Table, errors: Table, progress, outcome) -> None:
     """Parse the file into the staging table, batch by batch; the errors of invalid rows go to
-    the errors table. Return the number of rows read."""
+    the errors table. The outcome counts the rows read, also when the file turns out
+    unreadable half-way."""
     kind = source.kind
     width = len(source.header)
     positions = [source.header.index(column.name) for column in kind.columns]
     stage_columns = ["line", *(column.name for column in kind.columns)]
-    error_columns = ["line", "column_name", "reason"]
     batch_rows = current_app.config["IMPORT_BATCH_ROWS"]
-    count = 0
     stream = records(source, progress)
     while batch := list(islice(stream, batch_rows)):
-        count += len(batch)
+        outcome.rows += len(batch)
         valid, invalid = [], []
         for line, record in batch:
-            values, problems = parse_record(kind, width, positions, record)
+            values, problems = parse_record(kind, positions, width, source.width, record)
             if values is None:
                 invalid.extend((line, column, reason) for column, reason in problems)
             else:
                 valid.append((line, *values))
         copy_rows(connection, stage, stage_columns, valid)
-        copy_rows(connection, errors, error_columns, invalid)
-    return count
+        copy_rows(connection, errors, ERROR_COLUMNS, invalid)
+
+
+def check_and_merge(connection, source, stage, errors, skip_invalid: bool, outcome) -> bool:
+    """Check the staged rows and merge the valid ones; False if the file is rejected."""
+    check(connection, source.kind, stage, errors)
+    outcome.error_count = connection.scalar(select(func.count()).select_from(errors))
+    if outcome.error_count:
+        outcome.errors = [
+            tuple(row)
+            for row in connection.execute(
+                select(*errors.c)
+                .order_by(errors.c.line, errors.c.column_name)
+                .limit(current_app.config["IMPORT_ERRORS_SHOWN"])
+            )
+        ]
+        if not skip_invalid:
+            return False
+        outcome.rejected = connection.scalar(select(func.count(func.distinct(errors.c.line))))
+        outcome.rejects_path = write_rejects(connection, source, errors)
+    if connection.dialect.name == "postgresql":
+        # Two imports merging at once could both insert the same new key.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MERGE_LOCK})
+    valid = ~exists().where(errors.c.line == stage.c.line)
+    outcome.inserted, outcome.updated = merge(connection, source.kind, stage, valid)
+    outcome.unchanged = outcome.rows - outcome.rejected - outcome.inserted - outcome.updated
+    return True
 
 
 # --- checks ----------------------------------------------------------------------------------
-
-ERROR_COLUMNS = ["line", "column_name", "reason"]
 
 
 def check(connection: Connection, kind: Kind, stage: Table, errors: Table) -> None:
@@ -533,12 +594,12 @@ def plan(kind: Kind, stage: Table) -> Plan:
                 "name": s.name,
                 "unit": s.unit,
                 "reading_window_start": func.coalesce(
-                    s.window_start, table.c.reading_window_start.default.arg
+                    s.window_start, default(table, "reading_window_start")
                 ),
                 "reading_window_end": func.coalesce(
-                    s.window_end, table.c.reading_window_end.default.arg
+                    s.window_end, default(table, "reading_window_end")
                 ),
-                "is_penalty": func.coalesce(s.penalty, False),
+                "is_penalty": func.coalesce(s.penalty, default(table, "is_penalty")),
             },
             stage,
         )
@@ -576,11 +637,11 @@ def plan(kind: Kind, stage: Table) -> Plan:
                 "place": s.place,
                 "zones": s.zones,
                 "digits": s.digits,
-                "decimals": func.coalesce(s.decimals, 0),
+                "decimals": func.coalesce(s.decimals, default(meters, "decimals")),
                 "installed_on": s.installed_on,
                 "next_verification_on": s.next_verification,
-                "is_remote_read": func.coalesce(s.remote_read, False),
-                "status": func.coalesce(s.status, Meter.ACTIVE),
+                "is_remote_read": func.coalesce(s.remote_read, default(meters, "is_remote_read")),
+                "status": func.coalesce(s.status, default(meters, "status")),
             },
             by_account.join(services, services.c.code == s.service),
         )
@@ -635,6 +696,11 @@ def plan(kind: Kind, stage: Table) -> Plan:
         where=(s.source == Reading.BILLING,),
         fallbacks={"received_at": literal(utcnow(), UTCDateTime)},
     )
+
+
+def default(table: Table, column: str):
+    """The model's default of a column, for a cell left empty."""
+    return table.c[column].default.arg
 
 
 def merge(connection: Connection, kind: Kind, stage: Table, valid) -> tuple[int, int]:
@@ -699,6 +765,9 @@ def record_verdicts(connection: Connection, stage: Table, valid) -> int:
     return connection.execute(
         update(readings)
         .where(readings.c.id == verdicts.c.portal_id)
+        # «передано в расчет» is what the export wrote, not a verdict: an old export file
+        # imported again must not undo one.
+        .where(verdicts.c.state != Reading.EXPORTED)
         .where(
             or_(
                 readings.c.state.is_distinct_from(verdicts.c.state),
@@ -714,31 +783,37 @@ def record_verdicts(connection: Connection, stage: Table, valid) -> int:
 
 def write_rejects(connection: Connection, source: Source, errors: Table) -> str:
     """Write the rejected rows, as read, with their reasons in a last column, to
-    <name>.rejected.csv beside the file; return its path."""
+    <name>.rejected.csv beside the file, in its encoding and delimiter; return its path."""
     stem, _ = os.path.splitext(source.path)
     path = stem + ".rejected.csv"
-    rows = connection.execute(
-        select(errors.c.line, errors.c.column_name, errors.c.reason)
-        .order_by(errors.c.line, errors.c.column_name)
-        .execution_options(yield_per=1000)
-    )
-    reasons = (
-        (line, "; ".join(f"{column}: {reason}" for _, column, reason in group))
-        for line, group in groupby(rows, key=lambda row: row[0])
-    )
-    encoding = "utf-8" if source.encoding == "utf-8-sig" else source.encoding
-    with open(path, "w", encoding=encoding, errors="replace", newline="") as out:
-        writer = csv.writer(out, delimiter=source.delimiter, lineterminator="\r\n")
-        # A rejects file imported again has an error column already: it gets the new reasons.
-        kept = [i for i, name in enumerate(source.header) if name != formats.ERROR_COLUMN]
-        writer.writerow([*(source.titles[i] for i in kept), formats.ERROR_COLUMN])
-        next_bad = next(reasons, None)
-        for line, record in records(source):
-            while next_bad and next_bad[0] < line:
-                next_bad = next(reasons, None)
-            if next_bad and next_bad[0] == line:
-                cells = record + [""] * (len(source.header) - len(record))
-                writer.writerow([*(cells[i] for i in kept), next_bad[1]])
+    query = select(*errors.c).order_by(errors.c.line, errors.c.column_name)
+    # A rejects file imported again has an error column already: it gets the new reasons.
+    kept = [i for i, name in enumerate(source.header) if name != formats.ERROR_COLUMN]
+    try:
+        with (
+            connection.execute(query.execution_options(yield_per=1000)) as rows,
+            open(
+                path, "w", encoding=source.encoding or "utf-8", errors="replace", newline=""
+            ) as out,
+        ):
+            reasons = (
+                (line, "; ".join(f"{column}: {reason}" for _, column, reason in group))
+                for line, group in groupby(rows, key=lambda row: row[0])
+            )
+            writer = csv.writer(out, delimiter=source.delimiter, lineterminator="\r\n")
+            writer.writerow([*(source.titles[i] for i in kept), formats.ERROR_COLUMN])
+            next_bad = next(reasons, None)
+            for line, record in records(source):
+                while next_bad and next_bad[0] < line:
+                    next_bad = next(reasons, None)
+                if next_bad and next_bad[0] == line:
+                    cells = record + [""] * (len(source.header) - len(record))
+                    extra = cells[len(source.header) :]  # a row with too many cells keeps them
+                    writer.writerow([*(cells[i] for i in kept), *extra, next_bad[1]])
+    except OSError as error:
+        raise FileRejected(
+            0, "-", f"не удалось записать отклоненные строки в {path}: {error.strerror}"
+        ) from None
     return path
 
 
@@ -757,6 +832,14 @@ def log(connection: Connection, outcome: Outcome, started) -> None:
             unchanged=outcome.unchanged,
             rejected=outcome.rejected,
             result=outcome.result,
-            message=f"строка {first[0]}: {first[1]}: {first[2]}"[:500] if first else None,
+            message=log_message(first),
         )
     )
+
+
+def log_message(error) -> str | None:
+    """The file's first error for the import log."""
+    if error is None:
+        return None
+    line, column, reason = error
+    return (f"строка {line}: {column}: {reason}" if line else reason)[:500]

@@ -43,6 +43,15 @@ class UnknownBatch(Exception):
     """No export batch has this id."""
 
 
+class NotWritten(Exception):
+    """The batch is saved, but its file could not be moved into place: write it again with
+    ``--batch``."""
+
+    def __init__(self, batch_id: int, reason: str):
+        super().__init__(reason)
+        self.batch_id, self.reason = batch_id, reason
+
+
 def store_portal_reading(
     meter_id: int, zone: int, month: date, value: int, user_id: int | None = None
 ) -> None:
@@ -129,27 +138,38 @@ def export_readings(path: str, batch_id: int | None = None) -> tuple[int | None,
     elif db.session.get(ReadingExport, batch_id) is None:
         raise UnknownBatch
     rows = db.session.execute(
-        select(Reading, Meter.external_id)
+        select(
+            Meter.external_id,
+            Reading.zone,
+            Reading.month,
+            Reading.value,
+            Reading.id,
+            Reading.received_at,
+        )
         .join(Meter, Meter.id == Reading.meter_id)
         .where(Reading.export_batch_id == batch_id)
         .order_by(Reading.id)
-    ).all()
-    temporary = _write_temporary(path, rows)
+        .execution_options(yield_per=1000)
+    )
+    temporary, written = _write_temporary(path, rows)
     try:
         db.session.commit()
     except BaseException:
         os.unlink(temporary)
         raise
-    os.replace(temporary, path)
-    return batch_id, len(rows)
+    try:
+        os.replace(temporary, path)
+    except OSError as error:
+        raise NotWritten(batch_id, error.strerror) from error
+    return batch_id, written
 
 
 def _write(path: str, rows) -> None:
-    os.replace(_write_temporary(path, rows), path)
+    os.replace(_write_temporary(path, rows)[0], path)
 
 
-def _write_temporary(path: str, rows) -> str:
-    """The export file, in a temporary file beside ``path``; its name."""
+def _write_temporary(path: str, rows) -> tuple[str, int]:
+    """The export file, in a temporary file beside ``path``; its name and the readings in it."""
     local = ZoneInfo(current_app.config["TIME_ZONE"])
     handle, temporary = tempfile.mkstemp(
         dir=os.path.dirname(os.path.abspath(path)), prefix=".export-", suffix=".csv"
@@ -157,18 +177,20 @@ def _write_temporary(path: str, rows) -> str:
     with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
         writer.writerow(EXPORT_COLUMNS)
-        for reading, meter in rows:
+        written = 0
+        for meter, zone, month, value, reading_id, received_at in rows:
             writer.writerow(
                 [
                     meter,
-                    reading.zone,
-                    reading.month.strftime("%m.%Y"),
-                    reading.value,
+                    zone,
+                    month.strftime("%m.%Y"),
+                    value,
                     READING_SOURCES[Reading.PORTAL],
                     Reading.STATES[Reading.EXPORTED],
                     "",
-                    reading.id,
-                    reading.received_at.astimezone(local).strftime("%d.%m.%Y %H:%M:%S"),
+                    reading_id,
+                    received_at.astimezone(local).strftime("%d.%m.%Y %H:%M:%S"),
                 ]
             )
-    return temporary
+            written += 1
+    return temporary, written

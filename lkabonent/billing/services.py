@@ -14,11 +14,12 @@ from ..models import BillingImport, Service
 
 
 def last_received() -> datetime | None:
-    """When data last came from the accounting system: the end of the latest import that
-    wrote something, or None."""
+    """When data last came from the accounting system: the end of the latest import that took
+    some rows in, or None."""
     return db.session.scalar(
         select(func.max(BillingImport.finished_at)).where(
-            BillingImport.result.in_([BillingImport.DONE, BillingImport.PARTIAL])
+            BillingImport.result.in_([BillingImport.DONE, BillingImport.PARTIAL]),
+            BillingImport.rows > BillingImport.rejected,
         )
     )
 

@@ -188,6 +188,13 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_readings_export_batch_id"), ["export_batch_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_readings_unexported",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("source = 'portal' AND export_batch_id IS NULL"),
+            sqlite_where=sa.text("source = 'portal' AND export_batch_id IS NULL"),
+        )
 
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("owner_name", sa.String(length=200), nullable=True))
@@ -205,6 +212,7 @@ def downgrade():
         batch_op.drop_column("owner_name")
 
     with op.batch_alter_table("readings", schema=None) as batch_op:
+        batch_op.drop_index("ix_readings_unexported")
         batch_op.drop_index(batch_op.f("ix_readings_export_batch_id"))
 
     op.drop_table("readings")
