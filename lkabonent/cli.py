@@ -87,14 +87,15 @@ def report_outcome(outcome: Outcome) -> None:
 
 
 @billing_cli.command("export-readings")
-@click.option(
-    "--out", "path", required=True, type=click.Path(dir_okay=False), help="Файл выгрузки."
-)
+@click.option("--out", "path", required=True, type=click.Path(), help="Файл выгрузки.")
 @click.option(
     "--batch", "batch_id", type=int, help="Номер прошлой выгрузки, чтобы записать ее снова."
 )
 def billing_export_readings(path, batch_id):
     """Выгрузить показания, поданные в портале, для системы учета."""
+    if os.path.isdir(path):
+        click.echo(f"{path} — это папка; укажите в --out имя файла.", err=True)
+        raise SystemExit(1)
     try:
         batch_id, written = export_readings(path, batch_id)
     except UnknownBatch:

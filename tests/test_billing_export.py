@@ -5,6 +5,7 @@ verdicts come back by importing the exported file."""
 
 import csv
 import io
+import os
 import re
 import threading
 import traceback
@@ -21,6 +22,7 @@ from billing_files import (
 from sqlalchemy import func, select
 
 from conftest import NOW
+from lkabonent.billing import readings
 from lkabonent.billing.formats import moment, month
 from lkabonent.billing.readings import AlreadyExported, store_portal_reading
 from lkabonent.extensions import db
@@ -378,3 +380,78 @@ def test_readings_submitted_during_exports_are_each_exported_once(app, meters, t
         )
     assert dict(batches(app)) == counted
     assert len(counted) == sum(1 for path in files if read_export(app, path))
+
+
+def test_an_old_export_file_imported_again_does_not_undo_a_verdict(app, meters, tmp_path):
+    submit(app, meters["E-1"], 1, OCTOBER, 12700)
+    submit(app, meters["W-1"], 1, OCTOBER, 419)
+    path = tmp_path / "readings.csv"
+    assert export(app, path).exit_code == 0
+    lines = list(csv.reader(io.StringIO(path.read_text("utf-8")), delimiter=";"))
+    lines[1][5:7] = ["отклонено", "Показание меньше предыдущего"]
+    lines[2][5] = "принято"
+    answer = io.StringIO()
+    csv.writer(answer, delimiter=";").writerows(lines)
+    verdicts = tmp_path / "verdicts.csv"
+    verdicts.write_text(answer.getvalue(), "utf-8")
+    assert summaries(billing_import(app, verdicts).output) == [(0, 2, 0, 0)]
+    before = snapshot(app)
+
+    # The export file again: «передано в расчет» is what the portal wrote, not a verdict.
+    result = billing_import(app, path)
+    assert result.exit_code == 0, result.output
+    assert summaries(result.output) == [(0, 0, 2, 0)]
+    assert snapshot(app) == before
+    assert [
+        (reading.value, reading.state, reading.rejection_reason) for reading in portal_readings(app)
+    ] == [
+        (12700, Reading.REJECTED, "Показание меньше предыдущего"),
+        (419, Reading.ACCEPTED, None),
+    ]
+
+
+def test_an_export_file_that_cannot_be_moved_into_place_names_its_batch(
+    app, meters, tmp_path, monkeypatch
+):
+    submit(app, meters["E-1"], 1, OCTOBER, 12700)
+    submit(app, meters["W-1"], 1, OCTOBER, 419)
+    path = tmp_path / "readings.csv"
+    # A directory named as --out is refused before anything is exported.
+    path.mkdir()
+    result = export(app, path)
+    assert result.exit_code == 1
+    assert f"{path} — это папка; укажите в --out имя файла." in result.output
+    assert batches(app) == []
+    path.rmdir()
+
+    # The directory appears after the option was checked, while the file is being written.
+    write_temporary = readings._write_temporary
+
+    def written_while_a_directory_takes_the_place(out, rows):
+        written = write_temporary(out, rows)
+        os.mkdir(out)
+        return written
+
+    monkeypatch.setattr(readings, "_write_temporary", written_while_a_directory_takes_the_place)
+    result = export(app, path)
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    [(batch_id, count)] = batches(app)
+    assert count == 2
+    assert f"Выгрузка № {batch_id} сохранена, но файл {path} не записан: " in result.output
+    assert f"--batch {batch_id}" in result.output
+    assert {reading.export_batch_id for reading in portal_readings(app)} == {batch_id}
+    assert path.is_dir() and list(path.iterdir()) == []
+    # The temporary file is not left behind.
+    assert sorted(tmp_path.iterdir()) == [path]
+
+    again = tmp_path / "again.csv"
+    result = export(app, again, batch=batch_id)
+    assert result.exit_code == 0, result.output
+    assert [row.portal_id for row in read_export(app, again)] == [
+        reading.id for reading in portal_readings(app)
+    ]
+    # Nothing is exported twice.
+    assert export(app, tmp_path / "next.csv").exit_code == 0
+    assert read_export(app, tmp_path / "next.csv") == []
+    assert len(batches(app)) == 1

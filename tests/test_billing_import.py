@@ -3,10 +3,14 @@ format's variants, the kinds, every reason to reject a row or a file, all or not
 natural key, --skip-invalid and its rejects file, the order of files, contacts taking effect at
 login, verdicts on exported readings, and the example files of docs/examples."""
 
+import codecs
 import csv
 import io
 import re
 import shutil
+import threading
+import time
+import traceback
 import tracemalloc
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -28,10 +32,11 @@ from billing_files import (
     summaries,
     write,
 )
-from sqlalchemy import select
+from sqlalchemy import create_engine, insert, select
 
-from conftest import NOW, logged_in, make_user
+from conftest import NOW, count, logged_in, make_accounts, make_user
 from lkabonent import demo
+from lkabonent.clock import utcnow
 from lkabonent.extensions import db
 from lkabonent.models import (
     Account,
@@ -313,6 +318,101 @@ def test_cells_are_normalised(app, meters, tmp_path):
     ]
 
 
+def test_a_windows_1251_file_whose_cyrillic_comes_after_64_kib(app, tmp_path):
+    # Plain ASCII for well over the 64 KiB the encoding used to be decided from.
+    ascii_rows = [
+        f"{1090100000 + index};Saki, Morskaya st. {index};Melnik;;active;;" for index in range(3000)
+    ]
+    path = kind_file(
+        tmp_path,
+        "accounts",
+        *ascii_rows,
+        *ACCOUNTS_WITH_CYRILLIC[1:],
+        "1090000004;г. Судак, ул. Ленина, д. 1;Щукин;;открыт;;",
+        encoding="cp1251",
+    )
+    assert path.read_bytes()[: 64 * 1024 + 10000].isascii()
+    result = billing_import(app, path, skip_invalid=True)
+    assert result.exit_code == 0, result.output
+    assert summaries(result.output) == [(3002, 0, 0, 1)]
+    assert account_row(app, "1090100007")[0] == "Saki, Morskaya st. 7"
+    assert account_row(app, "1090000002")[:3] == (
+        "г. Евпатория, ул. Фрунзе, д. 4, кв. 11",
+        "Семёнов",
+        "Семёнов Пётр Ильич",
+    )
+    assert account_row(app, "1090000003")[:2] == ("пгт Гурзуф, ул. Подгорная, д. 3 «Б»", "Ёлкина")
+    # The rejects file is in the file's encoding too.
+    data = (tmp_path / "accounts.rejected.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert (
+        data.decode("cp1251")
+        .splitlines()[1]
+        .startswith("1090000004;г. Судак, ул. Ленина, д. 1;Щукин;;открыт;;;status: «открыт»")
+    )
+
+
+def test_an_all_ascii_file_imports_and_sets_its_bad_rows_aside(app, tmp_path):
+    path = kind_file(
+        tmp_path,
+        "accounts",
+        "1090000002;Saki, Morskaya st. 4;Melnik;;active;38.10;1",
+        "1090000003;Sudak;Orlov;;open;;",
+    )
+    result = billing_import(app, path, skip_invalid=True)
+    assert result.exit_code == 0, result.output
+    assert summaries(result.output) == [(1, 0, 0, 1)]
+    assert account_row(app, "1090000002") == (
+        "Saki, Morskaya st. 4",
+        "Melnik",
+        None,
+        Account.ACTIVE,
+        Decimal("38.10"),
+        1,
+    )
+    rejects = (tmp_path / "accounts.rejected.csv").read_bytes().decode("utf-8")
+    assert rejects.splitlines()[1].startswith("1090000003;Sudak;Orlov;;open;;;status: «open»")
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # An unquoted decimal comma in a ',' file: 54,3 would shift into the residents.
+        [
+            HEADERS["accounts"].replace(";", ","),
+            "1090000002,Saki,Melnik,,active,38,1",
+            "1090000003,Saki,Melnik,,active,54,3,",
+        ],
+        # A delimiter at the end of a row whose header has none.
+        [HEADERS["accounts"], ROWS["accounts"], "1090000003;г. Саки;Мельник;;закрыт;;;"],
+    ],
+    ids=["decimal comma", "trailing delimiter"],
+)
+def test_a_row_with_one_cell_more_than_the_header_is_an_error_even_if_empty(app, tmp_path, lines):
+    path = write(tmp_path / "accounts.csv", lines)
+    before = snapshot(app)
+    result = billing_import(app, path)
+    assert_rejected(app, result, before)
+    assert errors_of(result.output, path) == ["3: -: значений в строке 8, а колонок в заголовке 7"]
+
+
+def test_a_header_and_rows_ending_with_a_delimiter(app, tmp_path):
+    path = write(
+        tmp_path / "accounts.csv",
+        [
+            HEADERS["accounts"] + ";",
+            "1090000002;г. Саки;Мельник;;действующий;38,10;1;",
+            "1090000003;г. Саки;Мельник;;закрыт;;",  # without the delimiter at its end
+        ],
+    )
+    result = billing_import(app, path)
+    assert result.exit_code == 0, result.output
+    assert summaries(result.output) == [(2, 0, 0, 0)]
+    assert account_row(app, "1090000002")[3:] == (Account.ACTIVE, Decimal("38.10"), 1)
+    assert account_row(app, "1090000003")[3:] == (Account.CLOSED, None, None)
+
+
 # --- kinds ---------------------------------------------------------------------------------------
 
 
@@ -379,6 +479,17 @@ BAD_ROWS = [
     ("services", "gas2;Газ;м³;0;25;", r"3: window_start: «0» — нужно число от 1 до 31"),
     ("services", "gas2;Газ;м³;15;32;", r"3: window_end: «32» — нужно число от 1 до 31"),
     ("services", "gas2;Газ;м³;26;25;", r"3: window_(start|end): .+"),
+    # An empty cell takes its default (15 to 25) before the window is checked.
+    (
+        "services",
+        "gas2;Газ;м³;28;;",
+        r"3: window_end: окно подачи показаний заканчивается \(25\) раньше, чем начинается \(28\)",
+    ),
+    (
+        "services",
+        "gas2;Газ;м³;;10;",
+        r"3: window_end: окно подачи показаний заканчивается \(10\) раньше, чем начинается \(15\)",
+    ),
     ("services", "gas2;Газ;м³;;;иногда", r"3: penalty: «иногда» — нужно «да» или «нет»"),
     (
         "accounts",
@@ -410,6 +521,28 @@ BAD_ROWS = [
         "accounts",
         "1090000003;г. Саки;Мельник;;закрыт;;1000",
         r"3: residents: «1000» — нужно число от 0 до 999",
+    ),
+    # Thousands of digits: int() would refuse them in English.
+    (
+        "accounts",
+        "1090000003;г. Саки;Мельник;;закрыт;" + "1" * 5000 + ";",
+        r"3: area: «1{5000}» — не число",
+    ),
+    (
+        "accounts",
+        "1090000003;г. Саки;Мельник;;закрыт;;" + "1" * 5000,
+        r"3: residents: «1{5000}» — нужно целое число",
+    ),
+    # A NUL byte made PostgreSQL's COPY fail; other control characters are refused alike.
+    (
+        "accounts",
+        "1090000003;г. Саки,\x00ул. Морская;Мельник;;закрыт;;",
+        r"3: address: в тексте управляющий символ \(например, нулевой байт\)",
+    ),
+    (
+        "accounts",
+        "1090000003;г. Саки;Мель\x1bник;;закрыт;;",
+        r"3: owner_surname: в тексте управляющий символ .+",
     ),
     ("accounts", "1090000003;г. Саки;Мельник;;закрыт;", r"3: .+"),  # a cell missing
     ("accounts", "1090000003;г. Саки;Мельник;;закрыт;;;лишнее", r"3: .+"),  # a cell too many
@@ -489,6 +622,11 @@ BAD_ROWS = [
         "readings",
         "W-1;T4;10.2026;1;учет;принято;;;",
         r"3: zone: «T4» — нужна зона 1, 2 или 3 \(T1, T2, T3\)",
+    ),
+    (
+        "readings",
+        "W-1;Т4;10.2026;1;учет;принято;;;",  # a Cyrillic Т
+        r"3: zone: «Т4» — нужна зона 1, 2 или 3 \(T1, T2, T3\)",
     ),
     ("readings", "W-1;2;10.2026;1;учет;принято;;;", r"3: zone: .+"),  # W-1 has one zone
     ("readings", "E-1;3;10.2026;1;учет;принято;;;", r"3: zone: .+"),  # E-1 has two
@@ -701,6 +839,122 @@ def test_a_file_that_cannot_be_read_is_rejected_whole(app, tmp_path, content, sk
     assert not (tmp_path / "accounts.rejected.csv").exists()
 
 
+TWO_ACCOUNTS = "\n".join(
+    [
+        HEADERS["accounts"],
+        "1090000002;г. Саки;Мельник;;закрыт;;",
+        "1090000003;г. Судак;Орлов;;закрыт;;",
+    ]
+)
+CANNOT_BE_READ_LINE_BY_LINE = {
+    "CR only": (
+        TWO_ACCOUNTS.replace("\n", "\r").encode() + b"\r",
+        "1: -: строки разделены только символом CR: сохраните файл с переводами строк "
+        "Windows (CRLF) или Unix (LF)",
+    ),
+    "UTF-16 little-endian": (
+        codecs.BOM_UTF16_LE + (TWO_ACCOUNTS + "\r\n").encode("utf-16-le"),
+        "1: -: файл в кодировке UTF-16 («Юникод»): сохраните его в UTF-8 или Windows-1251",
+    ),
+    "UTF-16 big-endian": (
+        codecs.BOM_UTF16_BE + (TWO_ACCOUNTS + "\r\n").encode("utf-16-be"),
+        "1: -: файл в кодировке UTF-16 («Юникод»): сохраните его в UTF-8 или Windows-1251",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    CANNOT_BE_READ_LINE_BY_LINE.values(),
+    ids=CANNOT_BE_READ_LINE_BY_LINE.keys(),
+)
+def test_a_file_that_cannot_be_read_line_by_line_says_what_to_do(app, tmp_path, content, error):
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(content)
+    before = snapshot(app)
+    result = billing_import(app, path)
+    assert_rejected(app, result, before)
+    assert errors_of(result.output, path) == [error]
+
+
+def test_a_line_longer_than_1_mb_is_refused_in_bounded_memory(app, tmp_path):
+    def peak_memory(length: int) -> int:
+        """The most memory Python held while refusing a file whose line 4 has ``length``
+        bytes and no end."""
+        path = tmp_path / f"accounts-{length}.csv"
+        path.write_bytes((TWO_ACCOUNTS + "\n1090000004;").encode() + b"x" * length)
+        tracemalloc.start()
+        try:
+            result = billing_import(app, path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert result.exit_code == 1, result.output
+        assert errors_of(result.output, path) == [
+            "4: -: строка длиннее 1 МБ: возможно, строки файла не разделены переводами строки"
+        ]
+        assert import_log(app)[-1].result == BillingImport.REJECTED
+        return peak
+
+    shorter = peak_memory(1_100_000)
+    # A line over twice as long: the importer reads no more of it.
+    assert peak_memory(2_800_000) < shorter + 300_000
+    assert count_accounts(app) == 0
+
+
+QUOTING_PROBLEMS = {
+    "a stray quote": (
+        ['1090000003;"г. Саки" д. 4;Мельник;;закрыт;;'],
+        "3: -: нарушены кавычки: значение в кавычках должно занимать всю ячейку, "
+        "а кавычка внутри него — быть удвоена",
+    ),
+    # The quote is not closed: the cell takes in the lines after it up to csv's field limit.
+    "a quote not closed": (
+        [
+            '1090000003;"г. Саки;Мельник;;закрыт;;',
+            *(f"{1090100000 + index};г. Саки;Мельник;;закрыт;;" for index in range(5000)),
+        ],
+        f"3: -: значение длиннее {csv.field_size_limit()} символов: возможно, не закрыта кавычка",
+    ),
+}
+
+
+@pytest.mark.parametrize(("rows", "error"), QUOTING_PROBLEMS.values(), ids=QUOTING_PROBLEMS.keys())
+def test_quoting_problems_are_explained_in_russian(app, tmp_path, rows, error):
+    path = kind_file(tmp_path, "accounts", ROWS["accounts"], *rows)
+    before = snapshot(app)
+    result = billing_import(app, path)
+    assert_rejected(app, result, before)
+    [printed] = errors_of(result.output, path)
+    assert printed == error
+    assert not re.search(r"[A-Za-z]", printed), printed  # nothing of csv's English
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [
+        b"1090199999;\x98\xcf;Melnik;;active;;\n",  # a byte no encoding has
+        b'1090199999;"Saki" 4;Melnik;;active;;\n',  # a broken quote
+    ],
+    ids=["unreadable byte", "broken quote"],
+)
+def test_a_file_rejected_half_way_counts_the_rows_read_before(app, tmp_path, bad_line):
+    rows = [f"{1090100000 + index};Saki;Melnik;;active;;" for index in range(19998)]
+    path = kind_file(tmp_path, "accounts", *rows)
+    with path.open("ab") as out:
+        out.write(bad_line)  # line 20,000
+        out.write(b"1090200000;Saki;Melnik;;active;;\n")
+    result = billing_import(app, path)
+    assert result.exit_code == 1
+    [printed] = errors_of(result.output, path)
+    assert printed.startswith("20000: -: "), printed
+    assert summaries(result.output) == [(0, 0, 0, 19998)]
+    entry = import_log(app)[-1]
+    assert (entry.result, entry.rows, entry.rejected) == (BillingImport.REJECTED, 19998, 19998)
+    assert entry.message.startswith("строка 20000: -: ")
+    assert count_accounts(app) == 0
+
+
 # --- all or nothing -------------------------------------------------------------------------------
 
 
@@ -811,6 +1065,61 @@ def test_each_file_is_its_own_transaction(app, meters, tmp_path):
     ]
     assert count_accounts(app) == 2
     assert stored(app, Charge, "id") == []
+
+
+# --- beside the portal's own writes ---------------------------------------------------------
+
+
+def test_an_import_succeeds_while_another_connection_keeps_committing(app, meters, tmp_path):
+    # SQLite refused the merge ("database is locked") when a write was committed between the
+    # checks, which read the accounts and services, and the merge.
+    numbers = [account.number for account in make_accounts(app, 100)]
+    months = [f"{index % 12 + 1:02d}.{2010 + index // 12}" for index in range(100)]
+    path = kind_file(
+        tmp_path,
+        "charges",
+        *(
+            f"{number};{month};{service};;;1;;;;;0;1"
+            for number in numbers
+            for month in months
+            for service in ("electricity", "cold_water")
+        ),
+    )
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    stop = threading.Event()
+    commits, failures = [], []
+
+    def writer():
+        """Commit a row every few milliseconds, as the portal does while subscribers work."""
+        try:
+            while not stop.is_set():
+                with engine.begin() as connection:
+                    connection.execute(
+                        insert(ReadingExport.__table__).values(created_at=utcnow(), readings=0)
+                    )
+                commits.append(time.monotonic())
+                time.sleep(0.003)
+        except Exception:
+            failures.append(traceback.format_exc())
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        started = time.monotonic()
+        result = billing_import(app, path)
+        ended = time.monotonic()
+    finally:
+        stop.set()
+        thread.join()
+        engine.dispose()
+    assert failures == []
+    assert result.exit_code == 0, result.output
+    assert summaries(result.output) == [(20000, 0, 0, 0)]
+    assert count(app, Charge) == 20000
+    # What the test is about happened: the other connection committed during the import.
+    assert sum(started < moment < ended for moment in commits) > 10
+    assert count(app, ReadingExport) == len(commits)
 
 
 # --- upserts by natural key --------------------------------------------------------------------
@@ -985,6 +1294,43 @@ def test_skip_invalid_with_every_row_bad_writes_nothing_and_succeeds(app, tmp_pa
     assert summaries(result.output) == [(0, 0, 0, 1)]
     assert count_accounts(app) == 0
     assert (tmp_path / "accounts.rejected.csv").exists()
+
+
+def test_the_rejects_file_keeps_the_bom_the_header_as_written_and_surplus_cells(app, tmp_path):
+    header = "Number;Address;Owner_Surname;OWNER_NAME;Status;Area;Residents"
+    surplus = "1090000003;г. Саки;Мельник;;закрыт;;;лишнее"
+    closed = "1090000004;г. Судак;Орлов;;открыт;;"
+    path = write(tmp_path / "accounts.csv", [header, ROWS["accounts"], surplus, closed], bom=True)
+    result = billing_import(app, path, skip_invalid=True)
+    assert result.exit_code == 0, result.output
+    assert summaries(result.output) == [(1, 0, 0, 2)]
+    data = (tmp_path / "accounts.rejected.csv").read_bytes()
+    assert data.startswith(codecs.BOM_UTF8)
+    header_read, *rows = csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";")
+    assert header_read == [*header.split(";"), "error"]
+    assert rows == [
+        [*surplus.split(";"), "-: значений в строке 8, а колонок в заголовке 7"],
+        [
+            *closed.split(";"),
+            "status: «открыт» — нужно одно из значений: «действующий», «закрыт»",
+        ],
+    ]
+
+
+def test_a_rejects_file_that_cannot_be_written_rejects_the_file(app, tmp_path):
+    path = kind_file(tmp_path, "accounts", ROWS["accounts"], "1090000003;г. Саки;Мельник;;открыт;;")
+    rejects = tmp_path / "accounts.rejected.csv"
+    rejects.mkdir()
+    before = snapshot(app)
+    result = billing_import(app, path, skip_invalid=True)
+    assert_rejected(app, result, before)
+    [printed] = errors_of(result.output, path)
+    assert printed.startswith(f" не удалось записать отклоненные строки в {rejects}: "), printed
+    assert "файл отклонен, ничего не записано" in result.output
+    assert list(rejects.iterdir()) == []
+    entry = import_log(app)[-1]
+    assert (entry.kind, entry.rows, entry.inserted) == ("accounts", 2, 0)
+    assert entry.message.startswith("не удалось записать отклоненные строки")
 
 
 # --- several files --------------------------------------------------------------------------------

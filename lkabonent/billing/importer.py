@@ -417,9 +417,8 @@ def load(connection, source: Source, stage: Table, errors: Table, progress, outc
     positions = [source.header.index(column.name) for column in kind.columns]
     stage_columns = ["line", *(column.name for column in kind.columns)]
     batch_rows = current_app.config["IMPORT_BATCH_ROWS"]
-    stream = records(source, progress)
+    stream = counted(records(source, progress), outcome)
     while batch := list(islice(stream, batch_rows)):
-        outcome.rows += len(batch)
         valid, invalid = [], []
         for line, record in batch:
             values, problems = parse_record(kind, positions, width, source.width, record)
@@ -429,6 +428,13 @@ def load(connection, source: Source, stage: Table, errors: Table, progress, outc
                 valid.append((line, *values))
         copy_rows(connection, stage, stage_columns, valid)
         copy_rows(connection, errors, ERROR_COLUMNS, invalid)
+
+
+def counted(stream: Iterator, outcome: Outcome) -> Iterator:
+    """``stream``, counting its items in ``outcome.rows`` as they come."""
+    for item in stream:
+        outcome.rows += 1
+        yield item
 
 
 def check_and_merge(connection, source, stage, errors, skip_invalid: bool, outcome) -> bool:

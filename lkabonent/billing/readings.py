@@ -160,6 +160,7 @@ def export_readings(path: str, batch_id: int | None = None) -> tuple[int | None,
     try:
         os.replace(temporary, path)
     except OSError as error:
+        os.unlink(temporary)
         raise NotWritten(batch_id, error.strerror) from error
     return batch_id, written
 
