@@ -257,13 +257,13 @@ def test_an_exported_reading_is_not_replaced(app, meters, tmp_path):
     ]
 
 
-def test_the_exported_file_brings_the_verdicts_back(app, meters, tmp_path):
+def exported_and_answered(app, meters, tmp_path):
+    """Two readings exported, and the accounting system's answer: the same rows with the first
+    rejected and the second accepted. The paths of both files."""
     submit(app, meters["E-1"], 1, OCTOBER, 12700)
     submit(app, meters["W-1"], 1, OCTOBER, 419)
     path = tmp_path / "readings.csv"
     assert export(app, path).exit_code == 0
-
-    # The accounting system answers with the same rows, its state and reason filled in.
     lines = list(csv.reader(io.StringIO(path.read_text("utf-8")), delimiter=";"))
     lines[1][5:7] = ["отклонено", "Показание меньше предыдущего"]
     lines[2][5] = "принято"
@@ -271,6 +271,11 @@ def test_the_exported_file_brings_the_verdicts_back(app, meters, tmp_path):
     csv.writer(answer, delimiter=";").writerows(lines)
     verdicts = tmp_path / "verdicts.csv"
     verdicts.write_text(answer.getvalue(), "utf-8")
+    return path, verdicts
+
+
+def test_the_exported_file_brings_the_verdicts_back(app, meters, tmp_path):
+    _, verdicts = exported_and_answered(app, meters, tmp_path)
 
     result = billing_import(app, verdicts)
     assert result.exit_code == 0, result.output
@@ -383,17 +388,7 @@ def test_readings_submitted_during_exports_are_each_exported_once(app, meters, t
 
 
 def test_an_old_export_file_imported_again_does_not_undo_a_verdict(app, meters, tmp_path):
-    submit(app, meters["E-1"], 1, OCTOBER, 12700)
-    submit(app, meters["W-1"], 1, OCTOBER, 419)
-    path = tmp_path / "readings.csv"
-    assert export(app, path).exit_code == 0
-    lines = list(csv.reader(io.StringIO(path.read_text("utf-8")), delimiter=";"))
-    lines[1][5:7] = ["отклонено", "Показание меньше предыдущего"]
-    lines[2][5] = "принято"
-    answer = io.StringIO()
-    csv.writer(answer, delimiter=";").writerows(lines)
-    verdicts = tmp_path / "verdicts.csv"
-    verdicts.write_text(answer.getvalue(), "utf-8")
+    path, verdicts = exported_and_answered(app, meters, tmp_path)
     assert summaries(billing_import(app, verdicts).output) == [(0, 2, 0, 0)]
     before = snapshot(app)
 
