@@ -31,11 +31,13 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 from ..bulk import copy_rows
@@ -382,6 +384,8 @@ def import_file(outcome: Outcome, source: Source, skip_invalid: bool, started, p
         try:
             stage.metadata.create_all(connection)
             load(connection, source, stage, errors, reported, outcome)
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"ANALYZE {stage.name}")  # no autovacuum for temp
             if connection.dialect.name == "sqlite":
                 # The staging tables stay with the connection. Checking and merging must read
                 # and write the database in one write transaction: in a deferred one, a write
@@ -710,16 +714,56 @@ def default(table: Table, column: str):
 
 
 def merge(connection: Connection, kind: Kind, stage: Table, valid) -> tuple[int, int]:
-    """Upsert the valid staged rows by natural key: one UPDATE of the rows that differ, one
-    INSERT of the new ones. Return (inserted, updated)."""
+    """Upsert the valid staged rows by natural key; return (inserted, updated)."""
     how = plan(kind, stage)
-    target = how.target
     source = (
         select(*(value.label(name) for name, value in how.values.items()))
         .select_from(how.joined)
         .where(valid, *how.where)
         .subquery("source")
     )
+    if connection.dialect.name == "postgresql" and not how.fallbacks:
+        inserted, updated = upsert(connection, how, source)
+    else:
+        inserted, updated = update_then_insert(connection, how, source)
+    if kind.name == "readings":
+        updated += record_verdicts(connection, stage, valid)
+    return inserted, updated
+
+
+def upsert(connection: Connection, how: Plan, source) -> tuple[int, int]:
+    """PostgreSQL: one INSERT … ON CONFLICT DO UPDATE of the rows that differ, in key order.
+    Each row is looked up in the key's unique index, where a join would scan the whole table
+    (temporary tables have no statistics). xmax is 0 in a row the statement inserted."""
+    target = how.target
+    changing = [name for name in how.values if name not in how.key]
+    statement = postgresql.insert(target).from_select(
+        list(how.values), select(source).order_by(*(source.c[name] for name in how.key))
+    )
+    if changing:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(how.key),
+            set_={name: statement.excluded[name] for name in changing},
+            where=or_(
+                *(target.c[name].is_distinct_from(statement.excluded[name]) for name in changing)
+            ),
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(how.key))
+    merged = statement.returning(literal_column("xmax = 0").label("new")).cte("merged")
+    inserted, updated = connection.execute(
+        select(
+            func.count().filter(merged.c.new),
+            func.count().filter(~merged.c.new),
+        )
+    ).one()
+    return inserted, updated
+
+
+def update_then_insert(connection: Connection, how: Plan, source) -> tuple[int, int]:
+    """One UPDATE of the rows that differ, one INSERT of the new ones: SQLite runs both through
+    the key's unique index, and an empty cell can keep a stored value (``Plan.fallbacks``)."""
+    target = how.target
     matches = and_(*(target.c[name] == source.c[name] for name in how.key))
     changing = [name for name in how.values if name not in how.key]
     updated = 0
@@ -754,8 +798,6 @@ def merge(connection: Connection, kind: Kind, stage: Table, valid) -> tuple[int,
         # SQLAlchemy keeps an INSERT's row count only when asked to.
         .execution_options(preserve_rowcount=True)
     ).rowcount
-    if kind.name == "readings":
-        updated += record_verdicts(connection, stage, valid)
     return inserted, updated
 
 
