@@ -1,6 +1,6 @@
 # lkabonent — the developer's commands. `make` alone lists them.
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres e2e lint format clean
+.PHONY: help install run test test-sqlite test-postgres e2e lint format clean bench-import
 
 PYTHON ?= python3
 VENV := .venv
@@ -25,7 +25,7 @@ node_modules/.installed: package.json package-lock.json
 run: install ## Serve the portal on SQLite with demo data at http://127.0.0.1:5000 (FLASK_RUN_PORT)
 	$(BIN)/flask --debug db upgrade
 	$(BIN)/flask --debug demo seed
-	$(BIN)/flask --debug run
+	LKABONENT_READING_WINDOW_ALWAYS_OPEN=true $(BIN)/flask --debug run
 
 test: install node_modules/.installed ## Run every test on SQLite, then on PostgreSQL if LKABONENT_TEST_DATABASE_URL is set
 	LKABONENT_TEST_DATABASE_URL= $(BIN)/pytest
@@ -44,6 +44,9 @@ lint: install ## Check the code with ruff
 format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench-import: install ## Time `flask billing import` of 1M and 2M charges on SQLite and PostgreSQL (BENCH_ARGS=--help)
+	$(BIN)/python tests/benchmarks/import_bench.py $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment, caches and test artifacts
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis test-artifacts
