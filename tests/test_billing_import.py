@@ -6,8 +6,12 @@ login, verdicts on exported readings, and the example files of docs/examples."""
 import codecs
 import csv
 import io
+import os
+import pty
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -426,6 +430,43 @@ def test_each_kind_is_recognised_by_its_header(app, meters, tmp_path, kind):
     [entry] = import_log(app)
     assert (entry.kind, entry.result) == (kind, BillingImport.DONE)
     assert (entry.rows, entry.inserted, entry.updated, entry.rejected) == (1, 1, 0, 0)
+
+
+def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(app, database_url, tmp_path):
+    rows = [f"s{index};Услуга {index};шт.;;;" for index in range(30_000)]
+    path = kind_file(tmp_path, "services", *rows)
+    # The command in a process of its own whose standard error is a pseudo-terminal.
+    controller, terminal = pty.openpty()
+    environment = {**os.environ, "LKABONENT_DATABASE_URL": database_url, "FLASK_APP": "lkabonent"}
+    command = [os.path.join(os.path.dirname(sys.executable), "flask"), "--debug"]
+    process = subprocess.Popen(  # noqa: S603 - our own venv's flask
+        [*command, "billing", "import", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=environment,
+    )
+    os.close(terminal)
+    drawn = b""
+    while chunk := read_terminal(controller):
+        drawn += chunk
+    os.close(controller)
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, drawn.decode()
+    assert summaries(stdout.decode()) == [(30_000, 0, 0, 0)]
+    bar = drawn.decode()
+    assert "services.csv" in bar and "100%" in bar
+    assert re.search(r"\b(?:[1-9]|[1-9]\d)%", bar), bar  # drawn on the way, not only at the end
+    # Through a pipe (the CLI runner) the same command draws nothing.
+    again = billing_import(app, path)
+    assert "%" not in again.output and summaries(again.output) == [(0, 0, 30_000, 0)]
+
+
+def read_terminal(controller: int) -> bytes:
+    """What the terminal got next; empty once the process has closed it."""
+    try:
+        return os.read(controller, 65536)
+    except OSError:  # EIO: no process holds the terminal any more
+        return b""
 
 
 def test_header_in_any_order_and_case_with_an_error_column(app, tmp_path):

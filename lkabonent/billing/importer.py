@@ -101,6 +101,10 @@ class Outcome:
     rejects_path: str | None = None
     seconds: float = 0.0
 
+    def refuse(self, line: int, column: str, reason: str) -> None:
+        """The file is rejected as a whole for this one reason (line 0: no line at all)."""
+        self.errors, self.error_count = [(line, column, reason)], 1
+
     @property
     def result(self) -> str:
         if self.kind is None or (self.error_count and not self.rejects_path):
@@ -354,13 +358,12 @@ def import_files(
             outcome.kind = source.kind
         except FileRejected as rejected:
             source = None
-            outcome.errors = [(rejected.line, rejected.column, rejected.reason)]
-            outcome.error_count = 1
+            outcome.refuse(rejected.line, rejected.column, rejected.reason)
         except OSError as error:
             source = None
-            reason = OPEN_ERRORS.get(error.errno, f"файл не открывается ({error.strerror})")
-            outcome.errors = [(0, "-", reason)]
-            outcome.error_count = 1
+            outcome.refuse(
+                0, "-", OPEN_ERRORS.get(error.errno, f"файл не открывается ({error.strerror})")
+            )
         sources.append((outcome, source))
     sources.sort(key=lambda pair: order[pair[1].kind.name] if pair[1] else -1)
     for outcome, source in sources:
@@ -394,15 +397,12 @@ def import_file(outcome: Outcome, source: Source, skip_invalid: bool, started, p
                 transaction = connection.begin()
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             if check_and_merge(connection, source, stage, errors, skip_invalid, outcome):
-                outcome.seconds = time.monotonic() - clock
                 log(connection, outcome, started)
                 transaction.commit()
         except FileRejected as rejected:
-            outcome.errors = [(rejected.line, rejected.column, rejected.reason)]
-            outcome.error_count = 1
+            outcome.refuse(rejected.line, rejected.column, rejected.reason)
         except DBAPIError as error:
-            outcome.errors = [(0, "-", f"база данных отказала: {error.orig}")]
-            outcome.error_count = 1
+            outcome.refuse(0, "-", f"база данных отказала: {error.orig}")
         finally:
             if transaction.is_active:
                 transaction.rollback()

@@ -374,14 +374,19 @@ def sqlite_source_matches(source: str, spec: Spec) -> bool:
     if not Path(source).exists():
         log(f"SQLite: {source} does not exist; seeding instead")
         return False
-    engine = create_engine(f"sqlite:///file:{source}?mode=ro&uri=true")
+    return ready_demo_matches("SQLite", source, f"sqlite:///file:{source}?mode=ro&uri=true", spec)
+
+
+def ready_demo_matches(label: str, name: str, url, spec: Spec) -> bool:
+    """Whether the ready demo database at ``url`` has the shape asked for; says why not."""
+    engine = create_engine(url)
     try:
         found = inspect_database(engine, spec)
     finally:
         engine.dispose()
     if found and found.matches(spec):
         return True
-    log(f"SQLite: {source} holds {found.describe() if found else 'no demo'}; seeding instead")
+    log(f"{label}: {name} holds {found.describe() if found else 'no demo'}; seeding instead")
     return False
 
 
@@ -404,15 +409,7 @@ def postgres_template_matches(database: Database, template: str, spec: Spec) -> 
     if not postgres_exists(url.render_as_string(hide_password=False)):
         log(f"PostgreSQL: database {template} does not exist; seeding instead")
         return False
-    engine = create_engine(url)
-    try:
-        found = inspect_database(engine, spec)
-    finally:
-        engine.dispose()
-    if found and found.matches(spec):
-        return True
-    log(f"PostgreSQL: {template} holds {found.describe() if found else 'no demo'}; seeding instead")
-    return False
+    return ready_demo_matches("PostgreSQL", template, url, spec)
 
 
 def copy_postgres(database: Database, template: str) -> None:
