@@ -14,7 +14,7 @@ from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .mail import public_url
 from .models import render_item
-from .text import moment_ru, password_lifetime
+from .text import date_ru, moment_ru, money_ru, month_ru, number_ru, password_lifetime, plural_ru
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,8 +44,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         organization=app.config["ORGANIZATION_NAME"],
         public_url=public_url,
         password_lifetime=password_lifetime,
+        plural_ru=plural_ru,
     )
-    app.jinja_env.filters["moment_ru"] = moment_ru
+    app.jinja_env.filters.update(
+        moment_ru=moment_ru, date_ru=date_ru, month_ru=month_ru, money=money_ru, number=number_ru
+    )
     return app
 
 

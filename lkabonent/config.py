@@ -59,6 +59,7 @@ ARGON2_PARALLELISM = 1
 PRIVACY_POLICY_VERSION = "2026-11-27"
 
 ACCOUNTS_PER_PAGE = 10
+PAYMENTS_PER_PAGE = 12
 
 # The payee printed on the receipt and encoded in its payment QR code (ГОСТ Р 56042-2014).
 PAYEE = {

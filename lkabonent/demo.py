@@ -56,6 +56,7 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from .billing.services import local_today
 from .bulk import copy_rows
+from .clock import utcnow
 from .extensions import db
 from .models import (
     AREA_PLACES,
@@ -64,6 +65,7 @@ from .models import (
     VOLUME_PLACES,
     Account,
     AccountContact,
+    BillingImport,
     Charge,
     Meter,
     Payment,
@@ -972,7 +974,7 @@ def seed(
     current one);
     return None, writing nothing, if the database has accounts already. ``progress`` is called
     with the number of accounts written after each chunk."""
-    started = time.monotonic()
+    started, started_at = time.monotonic(), utcnow()
     end_month = end_month or last_billed_month()
     with db.engine.begin() as connection:
         if connection.scalar(select(func.count(Account.id))):
@@ -986,6 +988,19 @@ def seed(
         for foreign_key in foreign_keys:
             connection.execute(AddConstraint(foreign_key))
         _finish(connection)
+        # The cabinet says when data last came from the accounting system: this is when.
+        written = sum(rows.values())
+        connection.execute(
+            insert(BillingImport).values(
+                file_name="flask demo seed",
+                started_at=started_at,
+                finished_at=utcnow(),
+                rows=written,
+                inserted=written,
+                result=BillingImport.DONE,
+                message="Демонстрационные данные",
+            )
+        )
     return SeedReport(rows, plan.charge_months[0], end_month, time.monotonic() - started)
 
 

@@ -15,6 +15,7 @@ from email.header import Header
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app, g, render_template, request, url_for
 from flask_mail import Connection, Message
 from sqlalchemy import or_, select, update
@@ -22,6 +23,29 @@ from sqlalchemy import or_, select, update
 from .clock import utcnow
 from .extensions import db
 from .models import OutgoingMail
+
+
+def normalize_email(raw: str) -> str:
+    """Return the canonical form of a login; raise ValueError with a Russian reason if invalid."""
+    try:
+        # test_environment admits *.test addresses, which the demo data uses; they cannot
+        # receive mail, so in production they simply never finish registering.
+        # allow_smtputf8=False: a Unicode domain is fine (it travels as punycode), a non-ASCII
+        # part before the @ needs SMTPUTF8, which mail servers cannot be relied on to carry.
+        info = validate_email(
+            raw.strip(), check_deliverability=False, test_environment=True, allow_smtputf8=False
+        )
+    except EmailNotValidError as error:
+        before_at = raw.strip().rpartition("@")[0]
+        if before_at and not before_at.isascii():
+            raise ValueError(
+                "До знака @ в адресе могут быть только латинские буквы, цифры и знаки."
+            ) from error
+        raise ValueError(
+            "Введите адрес электронной почты полностью, например user@example.ru."
+        ) from error
+    return info.normalized.lower()
+
 
 # A claimed mail is left alone by other senders for this long.
 CLAIM_TIME = timedelta(minutes=5)

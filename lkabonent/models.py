@@ -199,6 +199,9 @@ class AccountLink(db.Model):
     source: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     unlinked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the subscriber last chose this account in the cabinet's selector: the latest one is
+    # shown until they choose another, from any browser.
+    selected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship()
 
@@ -368,6 +371,8 @@ class Reading(db.Model):
     BILLING = "billing"
     PORTAL = "portal"
     SOURCES: ClassVar[dict[str, str]] = {BILLING: "система учета", PORTAL: "портал"}
+    # The same, as readings files spell them (docs/exchange-format.md).
+    FILE_SOURCES: ClassVar[dict[str, str]] = {BILLING: "учет", PORTAL: "портал"}
 
     ACCEPTED = "accepted"
     EXPORTED = "exported"

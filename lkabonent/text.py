@@ -1,8 +1,11 @@
 """Russian text helpers for templates."""
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_date, format_datetime
 from flask import current_app
 
 
@@ -29,3 +32,41 @@ def moment_ru(value: datetime) -> str:
     return format_datetime(
         value, "d MMMM y, HH:mm", tzinfo=current_app.config["TIME_ZONE"], locale="ru"
     )
+
+
+def date_ru(value: date) -> str:
+    """A date as «27 ноября 2026»."""
+    return format_date(value, "d MMMM y", locale="ru")
+
+
+def month_ru(value: date) -> str:
+    """A month as «ноябрь 2026»."""
+    return format_date(value, "LLLL y", locale="ru")
+
+
+@cache
+def _money_format() -> tuple[str, str, str]:
+    """Babel's Russian group and decimal separators and the pattern around the number."""
+    locale = Locale.parse("ru")
+    symbols = locale.number_symbols["latn"]
+    pattern = locale.currency_formats["standard"].pattern  # '#,##0.00 ¤'
+    template = pattern.replace("#,##0.00", "{}").replace("¤", locale.currency_symbols["RUB"])
+    return symbols["group"], symbols["decimal"], template
+
+
+def money_ru(value: Decimal) -> str:
+    """Roubles as «1 234,56 ₽», as babel.numbers.format_currency(value, "RUB", locale="ru")
+    writes them, several times faster: pages show dozens of sums."""
+    group, decimal, template = _money_format()
+    number = f"{abs(value):,.2f}".translate({ord(","): group, ord("."): decimal})
+    return ("-" if value < 0 else "") + template.format(number)
+
+
+def number_ru(value: Decimal | int, places: int = 3) -> str:
+    """A quantity as «1 234,568»: Russian separators, up to ``places`` decimals, rounded half
+    to even, as babel.numbers.format_decimal(value, "#,##0.###", locale="ru") writes it (with
+    as many # after the point as places)."""
+    group, decimal, _ = _money_format()
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN).normalize()
+    number = f"{abs(rounded):,f}".translate({ord(","): group, ord("."): decimal})
+    return ("-" if rounded < 0 else "") + number

@@ -5,8 +5,8 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from ..forms import REQUIRED
+from ..mail import normalize_email
 from ..passwords import MAX_LENGTH
-from .services import normalize_email
 
 
 class EmailField(StringField):

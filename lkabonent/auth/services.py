@@ -7,7 +7,6 @@ what a request changes (and the mail it queues) is written at once or not at all
 from dataclasses import dataclass
 from datetime import timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..cabinet.services import link_by_contact
 from ..clock import utcnow
 from ..extensions import db
-from ..mail import queue_mail
+from ..mail import normalize_email, queue_mail
 from ..models import Consent, EmailedPassword, OutgoingMail, User
 from ..passwords import (
     dummy_hash,
@@ -30,28 +29,6 @@ from .sessions import end_other_sessions
 
 class AlreadyRegistered(Exception):
     """The address got a cabinet between asking for the password and using it."""
-
-
-def normalize_email(raw: str) -> str:
-    """Return the canonical form of a login; raise ValueError with a Russian reason if invalid."""
-    try:
-        # test_environment admits *.test addresses, which the demo data uses; they cannot
-        # receive mail, so in production they simply never finish registering.
-        # allow_smtputf8=False: a Unicode domain is fine (it travels as punycode), a non-ASCII
-        # part before the @ needs SMTPUTF8, which mail servers cannot be relied on to carry.
-        info = validate_email(
-            raw.strip(), check_deliverability=False, test_environment=True, allow_smtputf8=False
-        )
-    except EmailNotValidError as error:
-        before_at = raw.strip().rpartition("@")[0]
-        if before_at and not before_at.isascii():
-            raise ValueError(
-                "До знака @ в адресе могут быть только латинские буквы, цифры и знаки."
-            ) from error
-        raise ValueError(
-            "Введите адрес электронной почты полностью, например user@example.ru."
-        ) from error
-    return info.normalized.lower()
 
 
 def login_key(raw: str) -> str:

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, Text
 
-from ..auth.services import normalize_email
 from ..cabinet.services import normalize_account_number
+from ..mail import normalize_email
 from ..models import (
     AREA_PLACES,
     DEFAULT_READING_WINDOW,
@@ -264,10 +264,9 @@ def portal_id_rule(values: dict) -> list[tuple[str, str]]:
 
 ACCOUNT_STATUSES = {Account.ACTIVE: "действующий", Account.CLOSED: "закрыт"}
 METER_STATUSES = {Meter.ACTIVE: "действующий", Meter.REMOVED: "снят"}
+
+
 # Readings name their source and state in Russian in files; codes are accepted too.
-READING_SOURCES = {Reading.BILLING: "учет", Reading.PORTAL: "портал"}
-
-
 def kinds(time_zone: str) -> tuple[Kind, ...]:
     """Every kind of file, in the order a run imports them: a file may refer to rows of the
     kinds before it."""
@@ -368,7 +367,7 @@ def kinds(time_zone: str) -> tuple[Kind, ...]:
                 Column("zone", zone),
                 Column("month", month),
                 Column("value", integer(0, MAX_INTEGER - 1)),
-                Column("source", choice(READING_SOURCES)),
+                Column("source", choice(Reading.FILE_SOURCES)),
                 Column("state", choice(Reading.STATES)),
                 Column("reason", text(300), required=False),
                 Column("portal_id", integer(1, 2**62), required=False),

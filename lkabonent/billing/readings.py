@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Meter, Reading, ReadingExport
-from .formats import READING_SOURCES
 
 EXPORT_COLUMNS = [
     "meter",
@@ -54,11 +53,12 @@ class NotWritten(Exception):
 
 def store_portal_reading(
     meter_id: int, zone: int, month: date, value: int, user_id: int | None = None
-) -> None:
+) -> bool:
     """Keep a subscriber's reading in place of the unexported one of the same meter, zone and
-    month, if any; raise AlreadyExported if that one has been exported. The caller commits."""
+    month, if any, and tell whether there was one; raise AlreadyExported if that one has been
+    exported. The caller commits."""
     if _replace(meter_id, zone, month, value, user_id):
-        return
+        return True
     if _exported(meter_id, zone, month):
         raise AlreadyExported
     try:
@@ -80,6 +80,8 @@ def store_portal_reading(
         # export took it in between.
         if not _replace(meter_id, zone, month, value, user_id):
             raise AlreadyExported from None
+        return True
+    return False
 
 
 def _portal_reading(meter_id: int, zone: int, month: date):
@@ -186,7 +188,7 @@ def _write_temporary(path: str, rows) -> tuple[str, int]:
                     zone,
                     month.strftime("%m.%Y"),
                     value,
-                    READING_SOURCES[Reading.PORTAL],
+                    Reading.FILE_SOURCES[Reading.PORTAL],
                     Reading.STATES[Reading.EXPORTED],
                     "",
                     reading_id,

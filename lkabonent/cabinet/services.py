@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import utcnow
@@ -25,6 +25,15 @@ class LinkOutcome(enum.Enum):
     REFUSED = "refused"  # wrong number, wrong surname or closed account: one answer for all
     TOO_MANY = "too_many"  # the user's failures within the hour reached the limit
     NUMBER_LOCKED = "number_locked"  # the failures on this number within the day did
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    """The user's linked accounts, ordered by number, and the one the cabinet shows (None
+    when nothing is linked). The rows carry id, number, address and status."""
+
+    accounts: list
+    selected: Row | None
 
 
 @dataclass(frozen=True)
@@ -188,3 +197,42 @@ def linked_accounts(user: User, page: int, per_page: int) -> Page:
         .offset((number - 1) * per_page)
     ).all()
     return Page(items=list(items), number=number, pages=pages)
+
+
+def account_choice(user: User, requested: str | None = None) -> AccountChoice | None:
+    """The accounts of the cabinet's selector and the one shown: the ``requested`` number,
+    else the one the user last chose, else the first. None when ``requested`` is not one of
+    the user's linked accounts (the caller answers 404, as for a missing one)."""
+    rows = db.session.execute(
+        select(Account.id, Account.number, Account.address, Account.status, AccountLink.selected_at)
+        .join(AccountLink, AccountLink.account_id == Account.id)
+        .where(AccountLink.user_id == user.id, AccountLink.unlinked_at.is_(None))
+        .order_by(Account.number)
+    ).all()
+    if requested is not None:
+        chosen = next((row for row in rows if row.number == requested), None)
+        return None if chosen is None else AccountChoice(rows, chosen)
+    remembered = [row for row in rows if row.selected_at is not None]
+    if remembered:
+        return AccountChoice(rows, max(remembered, key=lambda row: row.selected_at))
+    return AccountChoice(rows, rows[0] if rows else None)
+
+
+def choose_account(user: User, number: str) -> bool:
+    """Remember the account the user chose in the selector; False if it is not theirs. The
+    caller commits."""
+    linked = (
+        select(AccountLink.id)
+        .join(Account, Account.id == AccountLink.account_id)
+        .where(
+            AccountLink.user_id == user.id,
+            AccountLink.unlinked_at.is_(None),
+            Account.number == number,
+        )
+        .scalar_subquery()
+    )
+    return bool(
+        db.session.execute(
+            update(AccountLink).where(AccountLink.id == linked).values(selected_at=utcnow())
+        ).rowcount
+    )

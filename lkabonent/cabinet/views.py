@@ -1,14 +1,38 @@
-"""The cabinet's main page and «Лицевые счета»: the list, «Привязать», «Отвязать»."""
+"""The cabinet: the main page and its widgets, «Лицевые счета» («Привязать», «Отвязать»),
+Расчеты, Задолженность and Произведенные платежи."""
+
+from datetime import date
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..billing.services import last_received
+from ..billing.services import last_received, local_today
 from ..extensions import db, login_manager
 from ..htmx import redirect_to, render, wants_fragment
+from ..meters.services import meter_cards
 from . import bp
+from .chart import charts
+from .finance import (
+    PaymentFilter,
+    add_months,
+    charge_months,
+    consumption,
+    debts,
+    latest_payments,
+    payment_history,
+    statement,
+)
 from .forms import LinkAccountForm
-from .services import LinkOutcome, link_account, linked_account, linked_accounts, unlink_account
+from .services import (
+    AccountChoice,
+    LinkOutcome,
+    account_choice,
+    choose_account,
+    link_account,
+    linked_account,
+    linked_accounts,
+    unlink_account,
+)
 
 LINK_MESSAGES = {
     LinkOutcome.REFUSED: (
@@ -49,11 +73,120 @@ def _accounts_page():
     )
 
 
+def chosen_accounts() -> AccountChoice:
+    """The user's accounts and the one to show: ``?account=``, else the one chosen last in the
+    selector. Another user's number answers 404, as a missing one does."""
+    choice = account_choice(current_user, request.args.get("account") or None)
+    if choice is None:
+        abort(404)
+    return choice
+
+
+# The pages with the account selector, where choosing an account returns to.
+SELECTOR_PAGES = ("cabinet.index", "cabinet.charges", "cabinet.meters.index")
+
+
+@bp.post("/account")
+def choose():
+    """The account selector: remember the account chosen and show the page again with it."""
+    if not choose_account(current_user, request.form.get("account", "")):
+        abort(404)
+    db.session.commit()
+    page = request.form.get("page")
+    return redirect(url_for(page if page in SELECTOR_PAGES else "cabinet.index"), 303)
+
+
+# The main page's «Произведенные платежи» lists this many.
+LATEST_PAYMENTS = 3
+
+
 @bp.get("/")
 def index():
-    """The cabinet's main page."""
-    page = linked_accounts(current_user, 1, current_app.config["ACCOUNTS_PER_PAGE"])
-    return render_template("cabinet/index.html", page=page, received=last_received())
+    """The cabinet's main page: the selected account's payments, debt, meters waiting for
+    readings and latest bill."""
+    choice = chosen_accounts()
+    account = choice.selected
+    if account is None:
+        return render_template("cabinet/index.html", choice=choice)
+    today = local_today()
+    (debt,) = debts([account])
+    cards = meter_cards(account.id, today)
+    closed = [card.window for card in cards if not card.window.is_open]
+    return render_template(
+        "cabinet/index.html",
+        choice=choice,
+        payments=latest_payments(account.id, LATEST_PAYMENTS),
+        debt=debt,
+        waiting=[card for card in cards if card.waiting],
+        upcoming=min(closed, key=lambda window: window.first_day, default=None),
+        due_on=debt.month
+        and add_months(debt.month, 1).replace(day=current_app.config["PAYMENT_DUE_DAY"]),
+        received=last_received(),
+    )
+
+
+def _month_arg(months: list[date]) -> date:
+    """The month ``?month=YYYY-MM`` names among ``months``, the latest without one; 404 for a
+    month without charges."""
+    wanted = request.args.get("month")
+    if not wanted:
+        return months[0]
+    for month in months:
+        if month.strftime("%Y-%m") == wanted:
+            return month
+    abort(404)
+
+
+@bp.get("/charges")
+def charges():
+    """Расчеты: a month's charges per service (the fragment the month selector swaps) and the
+    consumption chart."""
+    choice = chosen_accounts()
+    account = choice.selected
+    months = charge_months(account.id) if account else []
+    context = {"choice": choice, "months": months}
+    if months:
+        month = _month_arg(months)
+        context["statement"] = statement(account.id, month)
+        if not wants_fragment():
+            context["charts"] = charts(consumption(account.id, months[0]))
+    return render("cabinet/charges.html", "cabinet/_partials/charges_table.html", **context)
+
+
+@bp.get("/debt")
+def debt():
+    """Задолженность of every linked account and in total."""
+    choice = chosen_accounts()
+    rows = debts(choice.accounts)
+    return render_template(
+        "cabinet/debt.html",
+        choice=choice,
+        debts=rows,
+        total=sum((row.total for row in rows), start=0),
+        received=last_received(),
+    )
+
+
+@bp.get("/payments")
+def payments():
+    """Произведенные платежи: the history, filtered by account and year, a page at a time."""
+    choice = chosen_accounts()
+    shown = [choice.selected] if request.args.get("account") else choice.accounts
+    year = request.args.get("year", type=int)
+    history = payment_history(
+        PaymentFilter([account.id for account in shown], year),
+        request.args.get("page", 1, type=int),
+        current_app.config["PAYMENTS_PER_PAGE"],
+    )
+    return render(
+        "cabinet/payments.html",
+        "cabinet/_partials/payments_table.html",
+        choice=choice,
+        history=history,
+        account=request.args.get("account") and choice.selected,
+        year=year,
+        numbers={account.id: account.number for account in choice.accounts},
+    )
 
 
 @bp.get("/accounts")

@@ -10,3 +10,4 @@ document.addEventListener("click", (event) => {
     panel.querySelector("summary").focus();
   }
 });
+

@@ -1,0 +1,105 @@
+"""The consumption chart of Расчеты: bars per month for each service, laid out here and drawn
+by the template as inline SVG (no JavaScript), with a sentence and a table as its text."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from babel.dates import format_date
+
+from ..text import month_ru, number_ru
+from .finance import Consumption
+
+# The drawing's own units (the SVG scales to the page's width).
+WIDTH, HEIGHT = 720, 220
+LEFT, RIGHT, TOP, BOTTOM = 56, 8, 12, 28
+# A month label under every this many bars, counted from the latest.
+LABEL_EVERY = 3
+TICKS = 4
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    month: date
+    volume: Decimal | None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One service's bars, the value axis' ticks (y, text) and the month labels (x, text)."""
+
+    name: str
+    unit: str
+    bars: list[Bar]
+    ticks: list[tuple[float, str]]
+    labels: list[tuple[float, str]]
+    summary: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    baseline: float = HEIGHT - BOTTOM
+
+
+def nice_step(peak: Decimal, ticks: int = TICKS) -> Decimal:
+    """A round step (1, 2 or 5 × 10ⁿ) so that ``ticks`` steps cover ``peak``."""
+    raw = peak / ticks
+    power = Decimal(10) ** raw.adjusted()
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power  # not reached: raw < 10 × power by construction
+
+
+def layout(series: Consumption) -> Chart:
+    """The bars and axes of one service's chart."""
+    count = len(series.months)
+    slot = (WIDTH - LEFT - RIGHT) / count
+    plot = HEIGHT - TOP - BOTTOM
+    step = nice_step(series.peak) if series.peak > 0 else Decimal(1)
+    top = step * TICKS
+    bars = []
+    for index, (month, volume) in enumerate(series.months):
+        height = float((volume or 0) / top) * plot
+        bars.append(
+            Bar(
+                x=LEFT + index * slot + slot * 0.15,
+                y=TOP + plot - height,
+                width=slot * 0.7,
+                height=height,
+                month=month,
+                volume=volume,
+            )
+        )
+    ticks = [(TOP + plot - plot * i / TICKS, number_ru(step * i)) for i in range(TICKS + 1)]
+    labels = [
+        (LEFT + index * slot + slot / 2, format_date(month, "LLL yy", locale="ru"))
+        for index, (month, _) in enumerate(series.months)
+        if (count - 1 - index) % LABEL_EVERY == 0
+    ]
+    return Chart(series.name, series.unit, bars, ticks, labels, summary(series))
+
+
+def summary(series: Consumption) -> str:
+    """The chart in a sentence: its span, the mean, the peak and the latest month."""
+    known = [(month, volume) for month, volume in series.months if volume is not None]
+    first, last = series.months[0][0], series.months[-1][0]
+    since = format_date(first, "MMMM y", locale="ru")  # genitive: «с ноября 2024»
+    text = f"{series.name}, {series.unit}, с {since} по {month_ru(last)}: "
+    if not known:
+        return text + "данных о потреблении нет."
+    mean = sum(volume for _, volume in known) / len(known)
+    peak_month, peak = max(known, key=lambda item: item[1])
+    latest_month, latest = known[-1]
+    return text + (
+        f"в среднем {number_ru(mean)} в месяц; больше всего — {number_ru(peak)} "
+        f"({month_ru(peak_month)}); {month_ru(latest_month)} — {number_ru(latest)}."
+    )
+
+
+def charts(series: list[Consumption]) -> list[Chart]:
+    """A chart for each service whose volume varies."""
+    return [layout(one) for one in series if one.varies]

@@ -1,0 +1,301 @@
+"""What a subscriber owes and paid: a month's charges, the consumption chart, the debt and the
+payments. Each function answers from a constant number of queries, whatever the rows."""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
+
+from ..extensions import db
+from ..models import Charge, Payment, Service
+from .services import Page
+
+ZERO = Decimal(0)
+
+# How far back Расчеты and its chart go.
+MONTHS_SHOWN = 24
+
+
+def add_months(month: date, count: int) -> date:
+    """The first day of the month ``count`` months after ``month`` (before, when negative)."""
+    serial = month.year * 12 + month.month - 1 + count
+    return date(serial // 12, serial % 12 + 1, 1)
+
+
+def month_end(month: date) -> date:
+    """The last day of ``month``."""
+    return add_months(month, 1) - timedelta(days=1)
+
+
+def charge_months(account_id: int) -> list[date]:
+    """The months with charges, latest first, up to MONTHS_SHOWN."""
+    return list(
+        db.session.scalars(
+            select(Charge.month)
+            .distinct()
+            .where(Charge.account_id == account_id)
+            .order_by(Charge.month.desc())
+            .limit(MONTHS_SHOWN)
+        )
+    )
+
+
+@dataclass
+class ChargeTotals:
+    """The sums of a month's lines; ``to_pay`` is the accounting system's closing balance."""
+
+    accrued: Decimal = ZERO
+    recalculation: Decimal = ZERO
+    benefit: Decimal = ZERO
+    paid: Decimal = ZERO
+    opening: Decimal = ZERO
+    to_pay: Decimal = ZERO
+
+    def add(self, line) -> None:
+        self.accrued += line.accrued
+        self.recalculation += line.recalculation
+        self.benefit += line.benefit
+        self.paid += line.paid
+        self.opening += line.opening_balance
+        self.to_pay += line.closing_balance
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A month of Расчеты: one line per service (пени last) and the totals."""
+
+    month: date
+    lines: list
+    totals: ChargeTotals
+
+
+def statement(account_id: int, month: date) -> Statement:
+    """The account's charges in ``month``, per service, with unit, volume and tariff."""
+    lines = db.session.execute(
+        select(
+            Service.name,
+            Service.unit,
+            Service.is_penalty,
+            Charge.volume,
+            Charge.tariff,
+            Charge.accrued,
+            Charge.recalculation,
+            Charge.recalculation_reason,
+            Charge.benefit,
+            Charge.paid,
+            Charge.opening_balance,
+            Charge.closing_balance,
+        )
+        .join(Service, Service.id == Charge.service_id)
+        .where(Charge.account_id == account_id, Charge.month == month)
+        .order_by(Service.is_penalty, Service.id)
+    ).all()
+    totals = ChargeTotals()
+    for line in lines:
+        totals.add(line)
+    return Statement(month, lines, totals)
+
+
+@dataclass(frozen=True)
+class Consumption:
+    """A service's metered or charged volume by month, oldest first, for the chart."""
+
+    name: str
+    unit: str
+    months: list  # [(month, volume or None)] over the whole span, gaps as None
+
+    @property
+    def varies(self) -> bool:
+        """The volume changed from month to month: a service charged by area or by residents
+        has the same every month, and a chart of it would say nothing."""
+        return len({volume for _, volume in self.months if volume is not None}) > 1
+
+    @property
+    def peak(self) -> Decimal:
+        return max((volume for _, volume in self.months if volume is not None), default=ZERO)
+
+
+def consumption(account_id: int, latest: date) -> list[Consumption]:
+    """Each service's volume in the MONTHS_SHOWN months up to ``latest``; services without any
+    volume (пени, fixed fees) are left out."""
+    first = add_months(latest, 1 - MONTHS_SHOWN)
+    rows = db.session.execute(
+        select(Service.id, Service.name, Service.unit, Charge.month, Charge.volume)
+        .join(Service, Service.id == Charge.service_id)
+        .where(
+            Charge.account_id == account_id,
+            Charge.month.between(first, latest),
+            Charge.volume.is_not(None),
+            Service.is_penalty.is_(False),
+        )
+        .order_by(Service.id)
+    ).all()
+    span = [add_months(first, index) for index in range(MONTHS_SHOWN)]
+    volumes: dict[int, dict[date, Decimal]] = defaultdict(dict)
+    names = {}
+    for row in rows:
+        volumes[row.id][row.month] = row.volume
+        names[row.id] = (row.name, row.unit)
+    return [
+        Consumption(*names[service_id], [(month, by_month.get(month)) for month in span])
+        for service_id, by_month in volumes.items()
+    ]
+
+
+@dataclass
+class Debt:
+    """An account's debt by its latest bill, and what was paid after that bill.
+
+    ``opening``, ``charged`` and ``paid`` are the bill month's, пени apart; ``paid_since`` is
+    what came after the month's end. ``services`` owed = their closing balance − paid_since."""
+
+    number: str
+    month: date | None = None
+    opening: Decimal = ZERO
+    charged: Decimal = ZERO
+    paid: Decimal = ZERO
+    closing: Decimal = ZERO
+    penalties: Decimal = ZERO
+    paid_since: Decimal = ZERO
+
+    @property
+    def services(self) -> Decimal:
+        """The debt for services now; negative when paid in advance."""
+        return self.closing - self.paid_since
+
+    @property
+    def total(self) -> Decimal:
+        """What is owed now, пени included; negative when paid in advance."""
+        return self.services + self.penalties
+
+    @property
+    def paid_in_all(self) -> Decimal:
+        """Paid for services in the bill's month and since."""
+        return self.paid + self.paid_since
+
+
+def debts(accounts: list) -> list[Debt]:
+    """The debt of each account (rows with id and number), in their order."""
+    result = {account.id: Debt(account.number) for account in accounts}
+    if not result:
+        return []
+    latest = (
+        select(Charge.account_id, func.max(Charge.month).label("month"))
+        .where(Charge.account_id.in_(result))
+        .group_by(Charge.account_id)
+        .subquery()
+    )
+    sums = db.session.execute(
+        select(
+            Charge.account_id,
+            Charge.month,
+            Service.is_penalty,
+            func.sum(Charge.opening_balance),
+            func.sum(Charge.accrued),
+            func.sum(Charge.recalculation),
+            func.sum(Charge.benefit),
+            func.sum(Charge.paid),
+            func.sum(Charge.closing_balance),
+        )
+        .join(
+            latest,
+            and_(latest.c.account_id == Charge.account_id, latest.c.month == Charge.month),
+        )
+        .join(Service, Service.id == Charge.service_id)
+        .group_by(Charge.account_id, Charge.month, Service.is_penalty)
+    ).all()
+    for (
+        account_id,
+        month,
+        is_penalty,
+        opening,
+        accrued,
+        recalculation,
+        benefit,
+        paid,
+        closing,
+    ) in sums:
+        debt = result[account_id]
+        debt.month = month
+        if is_penalty:
+            debt.penalties = closing
+        else:
+            debt.opening, debt.charged = opening, accrued + recalculation - benefit
+            debt.paid, debt.closing = paid, closing
+    billed = [debt_id for debt_id, debt in result.items() if debt.month]
+    if billed:
+        # Payments the accounting system received after each account's latest bill.
+        paid_since = db.session.execute(
+            select(Payment.account_id, func.sum(Payment.amount))
+            .where(
+                or_(
+                    *(
+                        and_(
+                            Payment.account_id == account_id,
+                            Payment.paid_on > month_end(result[account_id].month),
+                        )
+                        for account_id in billed
+                    )
+                )
+            )
+            .group_by(Payment.account_id)
+        ).all()
+        for account_id, amount in paid_since:
+            result[account_id].paid_since = amount
+    return [result[account.id] for account in accounts]
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    """Which payments the history shows: of one account (id) or all, of one year or all."""
+
+    account_ids: list[int]
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class PaymentHistory:
+    """A page of payments and the years the filter offers, latest first."""
+
+    page: Page
+    years: list[int] = field(default_factory=list)
+
+
+def payment_history(wanted: PaymentFilter, page: int, per_page: int) -> PaymentHistory:
+    """One page of payments, latest first; out-of-range pages clamp."""
+    where = [Payment.account_id.in_(wanted.account_ids)]
+    first, last = db.session.execute(
+        select(func.min(Payment.paid_on), func.max(Payment.paid_on)).where(*where)
+    ).one()
+    years = list(range(last.year, first.year - 1, -1)) if first else []
+    if wanted.year is not None:
+        where += [
+            Payment.paid_on >= date(wanted.year, 1, 1),
+            Payment.paid_on < date(wanted.year + 1, 1, 1),
+        ]
+    total = db.session.scalar(select(func.count(Payment.id)).where(*where))
+    pages = max(1, math.ceil(total / per_page))
+    number = min(max(page, 1), pages)
+    rows = db.session.scalars(
+        select(Payment)
+        .where(*where)
+        .order_by(Payment.paid_on.desc(), Payment.id.desc())
+        .limit(per_page)
+        .offset((number - 1) * per_page)
+    ).all()
+    return PaymentHistory(Page(list(rows), number, pages), years)
+
+
+def latest_payments(account_id: int, count: int) -> list[Payment]:
+    """The account's ``count`` latest payments, latest first."""
+    return list(
+        db.session.scalars(
+            select(Payment)
+            .where(Payment.account_id == account_id)
+            .order_by(Payment.paid_on.desc(), Payment.id.desc())
+            .limit(count)
+        )
+    )

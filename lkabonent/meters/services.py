@@ -1,0 +1,454 @@
+"""Приборы учета: an account's meters with their latest readings, a meter's history, and
+«Подать показания» with the rules of readings (DOMAIN.md, Правила 354)."""
+
+import enum
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from itertools import groupby, pairwise
+
+from flask import current_app
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from ..billing.readings import AlreadyExported, store_portal_reading
+from ..billing.services import ReadingWindow, reading_window
+from ..cabinet.finance import MONTHS_SHOWN, add_months
+from ..extensions import db
+from ..models import Meter, Reading, Service
+from ..text import date_ru, month_ru, number_ru, plural_ru
+
+# A meter's verification date is announced this many days ahead.
+VERIFICATION_NOTICE = timedelta(days=60)
+# The confirmation step: consumption above this many times the usual monthly mean…
+HIGH_CONSUMPTION_FACTOR = 3
+# …of the accepted readings of up to this many months before.
+MEAN_MONTHS = 6
+ZONE_NAMES = {1: "T1", 2: "T2", 3: "T3"}
+
+
+@dataclass(frozen=True)
+class LastReading:
+    """A zone's latest reading: its value, month, state and when it arrived."""
+
+    value: int
+    month: date
+    state: str
+    source: str
+    received_at: datetime
+    rejection_reason: str | None = None
+
+    @property
+    def state_label(self) -> str:
+        return Reading.STATES[self.state]
+
+
+@dataclass
+class MeterCard:
+    """A meter as Приборы учета shows it: the meter, its service's window, the last accepted
+    reading of each zone, and what was submitted for the current month."""
+
+    meter: Meter
+    window: ReadingWindow
+    today: date
+    accepted: dict[int, LastReading] = field(default_factory=dict)
+    current: dict[int, LastReading] = field(default_factory=dict)
+
+    @property
+    def zones(self) -> list[int]:
+        return list(range(1, self.meter.zones + 1))
+
+    @property
+    def verification_overdue(self) -> bool:
+        due = self.meter.next_verification_on
+        return due is not None and due < self.today
+
+    @property
+    def verification_soon(self) -> bool:
+        due = self.meter.next_verification_on
+        return due is not None and self.today <= due <= self.today + VERIFICATION_NOTICE
+
+    @property
+    def refusal(self) -> str | None:
+        """Why this meter takes no readings in the portal now, or None."""
+        problem = refusal(self.meter, self.window, self.today)
+        if problem is None and all(
+            zone in self.current and self.current[zone].state != Reading.ACCEPTED
+            for zone in self.zones
+        ):
+            return sent_already(reading_month(self.today), list(self.current.values()))
+        return problem
+
+    @property
+    def waiting(self) -> bool:
+        """Readings are open for it and some zone has none for the current month."""
+        return self.refusal is None and any(zone not in self.current for zone in self.zones)
+
+    @property
+    def days_left(self) -> int:
+        return self.window.days_left(self.today)
+
+
+def reading_month(today: date) -> date:
+    """The month a reading submitted today counts for."""
+    return today.replace(day=1)
+
+
+def refusal(meter: Meter, window: ReadingWindow, today: date) -> str | None:
+    """Why the portal takes no readings of ``meter`` today, in plain Russian, or None."""
+    if meter.status != Meter.ACTIVE:
+        return "Прибор учета снят: показания по нему не принимаются."
+    if meter.is_remote_read:
+        return (
+            "Этот прибор учета передает показания дистанционно, сам: вводить их не нужно, "
+            "и портал их не принимает."
+        )
+    due = meter.next_verification_on
+    if due is not None and due < today:
+        return (
+            f"Срок поверки прибора истек {date_ru(due)}. Показания такого прибора не "
+            "принимаются: закажите поверку или замену прибора и сообщите о ней в абонентскую "
+            "службу. До тех пор начисления ведутся по среднему потреблению, затем по нормативу."
+        )
+    if not window.is_open:
+        return (
+            f"Показания по услуге «{meter.service.name}» принимаются с "
+            f"{window_days(window)}. Ближайший прием: с {date_ru(window.first_day)} "
+            f"по {date_ru(window.last_day)}."
+        )
+    return None
+
+
+def window_days(window: ReadingWindow) -> str:
+    """«15 по 25 число» of a month."""
+    return f"{window.first_day.day} по {window.last_day.day} число месяца"
+
+
+def meter_cards(account_id: int, today: date) -> list[MeterCard]:
+    """The account's meters in service, by service and serial number, as cards: three queries
+    for any number of meters."""
+    meters = db.session.scalars(
+        select(Meter)
+        .join(Meter.service)
+        .where(Meter.account_id == account_id, Meter.status == Meter.ACTIVE)
+        .order_by(Service.id, Meter.serial_number)
+        .options(contains_eager(Meter.service))
+    ).all()
+    return cards_of(meters, today)
+
+
+def cards_of(meters: list[Meter], today: date) -> list[MeterCard]:
+    """Cards of these meters: each with its last accepted reading per zone and this month's
+    readings, in two queries."""
+    month = reading_month(today)
+    cards = {
+        meter.id: MeterCard(meter, reading_window(meter.service, today), today) for meter in meters
+    }
+    if not cards:
+        return []
+    for row in _latest_accepted(list(cards), month):
+        cards[row.meter_id].accepted[row.zone] = _last(row)
+    this_month = db.session.execute(
+        select(Reading)
+        .where(Reading.meter_id.in_(list(cards)), Reading.month == month)
+        .order_by(Reading.source.desc())  # the portal's before the accounting system's
+    ).scalars()
+    for reading in this_month:
+        card = cards[reading.meter_id]
+        if reading.source == Reading.BILLING or reading.zone not in card.current:
+            card.current[reading.zone] = _last(reading)
+    return list(cards.values())
+
+
+def _last(row) -> LastReading:
+    return LastReading(
+        row.value, row.month, row.state, row.source, row.received_at, row.rejection_reason
+    )
+
+
+def _latest_accepted(meter_ids: list[int], month: date):
+    """The latest reading before ``month`` that was not rejected, per meter and zone; of two in
+    one month, the accounting system's."""
+    ranked = (
+        select(
+            Reading,
+            func.row_number()
+            .over(
+                partition_by=(Reading.meter_id, Reading.zone),
+                order_by=(
+                    Reading.month.desc(),
+                    case((Reading.source == Reading.BILLING, 0), else_=1),
+                ),
+            )
+            .label("rank"),
+        )
+        .where(
+            Reading.meter_id.in_(meter_ids),
+            Reading.month < month,
+            Reading.state != Reading.REJECTED,
+        )
+        .subquery()
+    )
+    return db.session.execute(select(ranked).where(ranked.c.rank == 1)).all()
+
+
+def account_meter(account_ids: list[int], meter_id: int) -> Meter | None:
+    """The meter with this id if it belongs to one of these accounts; else None, as a missing
+    one."""
+    return db.session.scalar(
+        select(Meter)
+        .where(Meter.id == meter_id, Meter.account_id.in_(account_ids))
+        .options(joinedload(Meter.service))
+    )
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """A month of a meter's history: the reading of each zone, its consumption since the
+    month before (None without one), source and state."""
+
+    month: date
+    zone: int
+    value: int
+    consumption: int | None
+    source: str
+    state: str
+    rejection_reason: str | None
+    received_at: datetime
+
+    @property
+    def state_label(self) -> str:
+        return Reading.STATES[self.state]
+
+    @property
+    def source_label(self) -> str:
+        return Reading.SOURCES[self.source]
+
+
+def meter_history(meter: Meter, latest: date) -> list[HistoryLine]:
+    """The meter's readings of the MONTHS_SHOWN months up to ``latest``, latest first. A
+    month's consumption counts from the month before's accepted reading (the accounting
+    system's, of two), across a rollover; a rejected reading has none."""
+    readings = db.session.scalars(
+        select(Reading)
+        .where(Reading.meter_id == meter.id, Reading.month <= latest)
+        .order_by(Reading.zone, Reading.month, Reading.source.desc(), Reading.id)
+    ).all()
+    first_shown = add_months(latest, 1 - MONTHS_SHOWN)
+    lines = []
+    for _, by_zone in groupby(readings, key=lambda reading: reading.zone):
+        base = None
+        for month, of_month in groupby(by_zone, key=lambda reading: reading.month):
+            of_month = list(of_month)  # the portal's first, the accounting system's last
+            for reading in reversed(of_month):
+                counted = base is not None and reading.state != Reading.REJECTED
+                if month >= first_shown:
+                    lines.append(
+                        HistoryLine(
+                            reading.month,
+                            reading.zone,
+                            reading.value,
+                            _used(meter, base, reading.value) if counted else None,
+                            reading.source,
+                            reading.state,
+                            reading.rejection_reason,
+                            reading.received_at,
+                        )
+                    )
+            accepted = [reading for reading in of_month if reading.state != Reading.REJECTED]
+            if accepted:
+                base = accepted[-1].value
+    lines.sort(key=lambda line: (line.month, -line.zone), reverse=True)
+    return lines
+
+
+def _used(meter: Meter, before: int, value: int) -> int:
+    """Consumption from ``before`` to ``value``, across a rollover past the capacity."""
+    return value - before if value >= before else value + 10**meter.digits - before
+
+
+class Outcome(enum.Enum):
+    """What «Передать показания» came to."""
+
+    STORED = "stored"
+    INVALID = "invalid"  # a value is not a reading of this meter: field errors
+    CONFIRM = "confirm"  # below the last one or unusually high: asks to confirm
+    REFUSED = "refused"  # not today, not this meter, or exported already
+
+
+@dataclass
+class Submission:
+    """The values typed per zone, and the verdict: field errors, confirmations asked, or a
+    refusal of the whole submission."""
+
+    values: dict[int, str]
+    outcome: Outcome | None = None
+    errors: dict[int, str] = field(default_factory=dict)
+    rollover: dict[int, str] = field(default_factory=dict)  # zones below the last reading
+    high: dict[int, str] = field(default_factory=dict)  # zones with unusual consumption
+    message: str | None = None
+    replaced: bool = False
+
+
+def submit_readings(
+    meter: Meter,
+    values: dict[int, str],
+    user_id: int,
+    today: date,
+    rollover_confirmed: bool = False,
+    high_confirmed: bool = False,
+) -> Submission:
+    """Check the values typed for each zone of ``meter`` and store them as this month's
+    readings, replacing an unexported earlier submission. The caller commits on STORED and
+    rolls back otherwise (a refusal may come after some zones were stored)."""
+    submission = Submission(
+        {zone: (values.get(zone) or "").strip() for zone in range(1, meter.zones + 1)}
+    )
+    problem = refusal(meter, reading_window(meter.service, today), today)
+    if problem:
+        return _verdict(submission, Outcome.REFUSED, problem)
+    parsed = {}
+    for zone, raw in submission.values.items():
+        value, error = parse_value(raw, meter.digits)
+        if error:
+            submission.errors[zone] = error
+        else:
+            parsed[zone] = value
+    if submission.errors:
+        return _verdict(submission, Outcome.INVALID)
+
+    month = reading_month(today)
+    history = _accepted_before(meter, month)
+    for zone, value in parsed.items():
+        past = history.get(zone, [])
+        if not past:
+            continue  # nothing to compare with: a new meter takes any reading
+        last_month, last = past[-1]
+        if value < last and not rollover_confirmed:
+            submission.rollover[zone] = (
+                f"Показание меньше последнего принятого: {last} за {month_ru(last_month)}. "
+                f"Так бывает, только если счетчик перешел через ноль (после "
+                f"{'9' * meter.digits} снова с нуля); иначе проверьте цифры."
+            )
+            continue
+        used = _used(meter, last, value)
+        mean = _monthly_mean(meter, past)
+        months = (month.year - last_month.year) * 12 + month.month - last_month.month
+        if (
+            mean is not None
+            and used > HIGH_CONSUMPTION_FACTOR * mean * months
+            and not high_confirmed
+        ):
+            submission.high[zone] = (
+                f"Расход после показания за {month_ru(last_month)} — {number_ru(used)} "
+                f"{meter.service.unit}, больше чем втрое выше обычного (в среднем "
+                f"{number_ru(mean, 1)} {meter.service.unit} в месяц). Проверьте показание: не "
+                "перепутаны ли счетчики или разряды."
+            )
+    if submission.rollover or submission.high:
+        return _verdict(submission, Outcome.CONFIRM)
+
+    try:
+        for zone, value in parsed.items():
+            submission.replaced |= store_portal_reading(meter.id, zone, month, value, user_id)
+    except AlreadyExported:
+        sent = db.session.scalars(
+            select(Reading).where(
+                Reading.meter_id == meter.id,
+                Reading.month == month,
+                Reading.source == Reading.PORTAL,
+            )
+        ).all()
+        return _verdict(submission, Outcome.REFUSED, sent_already(month, sent))
+    return _verdict(submission, Outcome.STORED)
+
+
+def sent_already(month: date, readings: list) -> str:
+    """Why this month's readings can no longer be changed in the portal: exported, or
+    rejected by the accounting system (with its reasons)."""
+    contacts = current_app.config["SUBSCRIBER_SERVICE_CONTACTS"]
+    reasons = sorted(
+        {
+            reading.rejection_reason or "причина не указана"
+            for reading in readings
+            if reading.state == Reading.REJECTED
+        }
+    )
+    if reasons:
+        return (
+            f"Показания за {month_ru(month)} отклонены системой учета: {'; '.join(reasons)}. "
+            f"Подать их заново через портал нельзя — обратитесь в абонентскую службу: {contacts}."
+        )
+    return (
+        f"Показания за {month_ru(month)} уже переданы в расчет, изменить их через портал "
+        f"нельзя. Если в них ошибка, обратитесь в абонентскую службу: {contacts}."
+    )
+
+
+def _verdict(submission: Submission, outcome: Outcome, message: str | None = None) -> Submission:
+    submission.outcome, submission.message = outcome, message
+    return submission
+
+
+def parse_value(raw: str, digits: int) -> tuple[int | None, str | None]:
+    """A reading typed by a subscriber, in whole units: (value, None) or (None, the reason)."""
+    if not raw:
+        return None, "Введите показание."
+    compact = raw.replace(" ", "").replace("\u00a0", "")
+    if any(separator in compact for separator in ",."):
+        return None, (
+            "Введите показание целым числом — только цифры до запятой, без дробной части "
+            "(красных цифр)."
+        )
+    if not (compact.isascii() and compact.isdigit()):
+        return None, "Показание — это число: введите только цифры."
+    if len(compact.lstrip("0")) > digits:
+        places = plural_ru(digits, "разряд", "разряда", "разрядов")
+        return None, (
+            f"У этого счетчика {digits} {places} до запятой: показание не может быть больше "
+            f"{'9' * digits}. Проверьте, не введены ли лишние цифры."
+        )
+    return int(compact), None
+
+
+def _accepted_before(meter: Meter, month: date) -> dict[int, list[tuple[date, int]]]:
+    """Per zone, the accepted readings of the last MEAN_MONTHS + 1 months with one before
+    ``month``, oldest first; of two in one month, the accounting system's."""
+    latest_first = (
+        select(
+            Reading.zone,
+            Reading.month,
+            Reading.value,
+            Reading.source,
+            func.row_number()
+            .over(partition_by=Reading.zone, order_by=(Reading.month.desc(), Reading.source))
+            .label("rank"),
+        )
+        .where(
+            Reading.meter_id == meter.id,
+            Reading.month < month,
+            Reading.state != Reading.REJECTED,
+        )
+        .subquery()
+    )
+    rows = db.session.execute(
+        # Two sources at most per month: twice as many rows hold as many months.
+        select(latest_first.c.zone, latest_first.c.month, latest_first.c.value)
+        .where(latest_first.c.rank <= 2 * (MEAN_MONTHS + 1))
+        .order_by(latest_first.c.zone, latest_first.c.month, latest_first.c.source.desc())
+    ).all()
+    by_zone: dict[int, dict[date, int]] = defaultdict(dict)
+    for zone, month_of, value in rows:
+        by_zone[zone][month_of] = value  # "billing" comes last and stays
+    return {zone: sorted(months.items())[-(MEAN_MONTHS + 1) :] for zone, months in by_zone.items()}
+
+
+def _monthly_mean(meter: Meter, past: list[tuple[date, int]]) -> Decimal | None:
+    """The mean monthly consumption over the accepted readings, or None with fewer than two."""
+    if len(past) < 2:
+        return None
+    used = sum(_used(meter, before, after) for (_, before), (_, after) in pairwise(past))
+    (first, _), (last, _) = past[0], past[-1]
+    months = (last.year - first.year) * 12 + last.month - first.month
+    return Decimal(used) / months

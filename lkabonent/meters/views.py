@@ -1,0 +1,86 @@
+"""Приборы учета: the account's meters, a meter's reading history, «Передать показания»."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..billing.services import local_today
+from ..cabinet.views import chosen_accounts
+from ..extensions import db
+from ..htmx import is_htmx, render, wants_fragment
+from . import bp
+from .services import Outcome, account_meter, cards_of, meter_cards, meter_history, submit_readings
+
+STORED = "Показания приняты. Пока они не переданы в расчет, их можно исправить, отправив снова."
+REPLACED = "Показания исправлены: в расчет пойдут новые значения."
+
+
+@bp.get("/")
+def index():
+    """Приборы учета of the selected account, with «Подать показания» for each open meter."""
+    choice = chosen_accounts()
+    today = local_today()
+    cards = meter_cards(choice.selected.id, today) if choice.selected else []
+    return render_template("meters/index.html", choice=choice, cards=cards, today=today)
+
+
+def _meter_or_404(meter_id: int):
+    """The meter if it belongs to one of the user's accounts; 404 as for a missing one."""
+    choice = chosen_accounts()
+    meter = account_meter([account.id for account in choice.accounts], meter_id)
+    if meter is None:
+        abort(404)
+    return choice, meter
+
+
+@bp.get("/<int:meter_id>")
+def meter(meter_id):
+    """A meter: its card with the form, and its readings by month with their states."""
+    choice, found = _meter_or_404(meter_id)
+    today = local_today()
+    (card,) = cards_of([found], today)
+    return render_template(
+        "meters/meter.html",
+        choice=choice,
+        card=card,
+        history=meter_history(found, today.replace(day=1)),
+    )
+
+
+@bp.post("/<int:meter_id>/readings")
+def submit(meter_id):
+    """«Передать показания»: store them, ask to confirm, or say why not. htmx gets the meter's
+    card back; a browser without JavaScript, the meter's page or a redirect."""
+    choice, found = _meter_or_404(meter_id)
+    today = local_today()
+    submission = submit_readings(
+        found,
+        {zone: request.form.get(f"zone{zone}") for zone in range(1, found.zones + 1)},
+        current_user.id,
+        today,
+        rollover_confirmed=request.form.get("rollover") == "y",
+        high_confirmed=request.form.get("confirmed") == "y",
+    )
+    stored = submission.outcome is Outcome.STORED
+    if stored:
+        db.session.commit()
+        notice = REPLACED if submission.replaced else STORED
+    else:
+        db.session.rollback()
+        notice = None
+    if stored and not is_htmx():
+        flash(notice, "success")
+        back = request.form.get("back")
+        target = url_for(".meter", meter_id=meter_id) if back == "meter" else url_for(".index")
+        return redirect(f"{target}#meter-{meter_id}", 303)
+    (card,) = cards_of([found], today)
+    return render(
+        "meters/meter.html",
+        "meters/_partials/meter_card.html",
+        status=200 if stored else 422,
+        choice=choice,
+        card=card,
+        history=None if wants_fragment() else meter_history(found, today.replace(day=1)),
+        submission=None if stored else submission,
+        notice=notice,
+        back=request.form.get("back"),
+    )
