@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import flask_migrate
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from lkabonent import create_app
 from lkabonent.demo import DEMO_EMAIL, KNOWN_ACCOUNTS
@@ -314,3 +314,30 @@ def accounts(app):
         for row in rows:
             db.session.refresh(row)
     return {row.number: row for row in rows}
+
+
+class QueryCounter:
+    """Counts the SQL statements an engine executes inside ``with``; ``statements`` holds them.
+
+    with QueryCounter(engine) as counter:
+        ...
+    assert counter.count == 2
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def _count(self, connection, cursor, statement, *args):
+        self.statements.append(statement)
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._count)

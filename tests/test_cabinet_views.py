@@ -163,11 +163,12 @@ def test_main_page_tells_when_data_last_came_from_the_accounting_system(app, use
     )
 
 
-def test_main_page_links_to_all_accounts_when_there_are_more_than_a_page(app, user):
+def test_main_page_offers_every_linked_account_in_its_selector(app, user):
     numbers = twelve_accounts(app)
     body = body_of(user.get("/cabinet/"))
-    assert "Все лицевые счета" in body
-    assert numbers[9] in body and numbers[10] not in body
+    options = re.findall(r'<option value="(\w+)"( selected)?>', body)
+    assert [number for number, _ in options] == numbers
+    assert [number for number, selected in options if selected] == [numbers[0]]
 
 
 # --- «Лицевые счета» ------------------------------------------------------------------------------

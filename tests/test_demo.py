@@ -13,10 +13,12 @@ from sqlalchemy.orm import aliased
 
 from conftest import empty_tables
 from lkabonent import demo
+from lkabonent.billing.services import last_received
 from lkabonent.extensions import db
 from lkabonent.models import (
     Account,
     AccountContact,
+    BillingImport,
     Charge,
     Meter,
     Payment,
@@ -407,3 +409,13 @@ def test_new_rows_get_ids_after_the_seeded_ones(app):
         db.session.commit()
         assert account.id == 6
         assert meter.id == db.session.scalar(select(func.count(Meter.id)))
+
+
+def test_the_seed_is_logged_as_data_received_from_the_accounting_system(app):
+    with time_machine.travel(datetime(2026, 11, 27, 9, 30, tzinfo=UTC), tick=False):
+        seed(app, *SMALL)
+    with app.app_context():
+        (logged,) = db.session.scalars(select(BillingImport)).all()
+        assert last_received() == datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    assert (logged.result, logged.rejected) == (BillingImport.DONE, 0)
+    assert logged.rows == logged.inserted > 40

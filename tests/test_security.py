@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
+from cabinet_data import CabinetData
 from flask_mail import Connection
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -732,7 +733,20 @@ POST_FORMS = {
     },
     "/cabinet/accounts/link": {"number": "1080000002", "surname": "Петрова"},
     "/cabinet/accounts/<number>/unlink": {},
+    "/cabinet/account": {"account": "1080000002"},
+    "/cabinet/meters/<int:meter_id>/readings": {"zone1": "100"},
 }
+
+
+def a_meter(app, accounts) -> int:
+    """A cold-water meter of 1080000001; its id."""
+    data = CabinetData(app)
+    return data.meter(accounts["1080000001"].id, data.service())
+
+
+def filled(rule: str, meter_id: int = 1) -> str:
+    """A POST_FORMS rule with its ids filled in."""
+    return rule.replace("<number>", "1080000001").replace("<int:meter_id>", str(meter_id))
 
 
 @pytest.mark.parametrize("htmx", [False, True])
@@ -749,7 +763,7 @@ def test_every_post_without_a_valid_csrf_token_is_refused(
     foreign_token = make_client(app).csrf_token()
     before = table_rows(app)
     for rule, data in POST_FORMS.items():
-        url = rule.replace("<number>", "1080000001")
+        url = filled(rule)
         for headers in ({}, {"X-CSRFToken": foreign_token}):
             response = client.post(url, data, htmx=htmx, csrf=False, headers=headers)
             body = response.get_data(as_text=True)
@@ -811,11 +825,15 @@ def test_every_post_form_carries_the_csrf_token_field(app, make_client, mailbox,
     make_user(app, "me@example.ru")
     client = logged_in(make_client(app), "me@example.ru")
     assert link(client, "1080000001", "Иванов").status_code == 303
+    assert link(client, "1080000002", "Петрова").status_code == 303  # the selector shows
+    meter_id = a_meter(app, accounts)
+    app.config["READING_WINDOW_ALWAYS_OPEN"] = True  # the reading form shows
     for url in (
         "/password/change",
         "/cabinet/",
         "/cabinet/accounts/link",
         "/cabinet/accounts/1080000001/unlink",
+        f"/cabinet/meters/{meter_id}",
     ):
         pages[url] = client.get(url)
     actions = set()
@@ -826,7 +844,7 @@ def test_every_post_form_carries_the_csrf_token_field(app, make_client, mailbox,
         for action, hidden in forms:
             assert hidden.count("csrf_token") == 1, (url, action, hidden)
             actions.add(action)
-    assert actions == {rule.replace("<number>", "1080000001") for rule in POST_FORMS}
+    assert actions == {filled(rule, meter_id) for rule in POST_FORMS}
 
 
 def test_get_never_changes_state(app, make_client, mailbox, accounts):
@@ -834,6 +852,7 @@ def test_get_never_changes_state(app, make_client, mailbox, accounts):
     make_user(app, "me@example.ru")
     client = logged_in(make_client(app), "me@example.ru")
     assert link(client, "1080000001", "Иванов").status_code == 303
+    meter_id = a_meter(app, accounts)
     anonymous = make_client(app)
     before = table_rows(app)
     assert client.get("/logout").status_code == 405
@@ -842,8 +861,10 @@ def test_get_never_changes_state(app, make_client, mailbox, accounts):
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint == "static":
             continue
-        url = rule.rule.replace("<number>", "1080000001").replace("<topic>", "registration")
-        urls.append(url + "?email=me@example.ru&number=1080000001&surname=Иванов")
+        url = filled(rule.rule, meter_id).replace("<topic>", "registration")
+        urls.append(
+            url + "?email=me@example.ru&number=1080000001&surname=Иванов&account=1080000001"
+        )
     assert "/cabinet/accounts/1080000001/unlink?email=me@example.ru" in " ".join(urls)
     for url in urls:
         for who in (client, anonymous):

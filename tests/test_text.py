@@ -1,8 +1,15 @@
-"""Russian text helpers: plural forms and the emailed password's lifetime."""
+"""Russian text helpers: plural forms, the emailed password's lifetime, and money, quantities
+and dates as Babel writes them in Russian."""
+
+from datetime import date
+from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency, format_decimal
+from hypothesis import given
+from hypothesis import strategies as st
 
-from lkabonent.text import plural_ru
+from lkabonent.text import date_ru, money_ru, month_ru, number_ru, plural_ru
 
 
 @pytest.mark.parametrize(
@@ -34,3 +41,34 @@ def test_password_lifetime_is_said_in_proper_russian(make_app, seconds, said):
     app = make_app(REGISTRATION_PASSWORD_TTL=seconds)
     with app.app_context():
         assert app.jinja_env.from_string("{{ password_lifetime() }}").render() == said
+
+
+KOPECKS = st.integers(min_value=-(10**13), max_value=10**13).map(lambda k: Decimal(k) / 100)
+
+
+@given(KOPECKS)
+def test_money_is_written_as_babel_writes_roubles(amount):
+    assert money_ru(amount) == format_currency(amount, "RUB", locale="ru")
+
+
+def test_money_looks_russian():
+    assert money_ru(Decimal("1234.56")) == "1\u00a0234,56\u00a0₽"
+    assert money_ru(Decimal("-0.5")) == "-0,50\u00a0₽"
+
+
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=4))
+def test_quantities_are_written_as_babel_writes_them(value):
+    assert number_ru(value) == format_decimal(value, locale="ru")
+    assert number_ru(value, 4) == format_decimal(value, "#,##0.####", locale="ru")
+
+
+def test_quantities_drop_trailing_zeros():
+    assert number_ru(Decimal("300.0000")) == "300"
+    assert number_ru(Decimal("5.5000")) == "5,5"
+    assert number_ru(Decimal("6.4300"), 4) == "6,43"
+    assert number_ru(12345) == "12\u00a0345"
+
+
+def test_dates_and_months_in_russian():
+    assert date_ru(date(2026, 11, 27)) == "27 ноября 2026"
+    assert month_ru(date(2026, 11, 1)) == "ноябрь 2026"

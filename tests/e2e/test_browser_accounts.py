@@ -54,7 +54,9 @@ def test_paging_swaps_the_table_and_pushes_the_address(portal, contact_accounts,
     page = portal.page
     numbers = contact_accounts(12, "landlord@example.ru")
     portal.register("landlord@example.ru")
-    page.get_by_role("link", name="Все лицевые счета").click()
+    page.get_by_role("navigation", name="Разделы кабинета").get_by_role(
+        "link", name="Лицевые счета"
+    ).click()
     expect(page.get_by_text("Страница 1 из 2", exact=True)).to_be_visible()
     expect(portal.account_rows()).to_have_count(10)
     portal.audit()
@@ -120,7 +122,9 @@ def test_unlink_asks_first_and_stays_unlinked(portal, accounts):
     portal.log_out()
     portal.visit("/login")
     portal.log_in("demo@lkabonent.test", password)
-    expect(page.locator(".account-list li")).to_have_text([re.compile("^1080000002 ")])
+    expect(page.locator(".account-selector")).to_have_text(
+        re.compile(r"^\s*Лицевой счет 1080000002 — ")
+    )
     portal.audit()
 
 

@@ -118,7 +118,7 @@ def test_help_panel_loads_by_htmx_and_folds(portal):
 @ON_BOTH_SCREENS
 def test_accounts_of_a_contact_appear_after_registration(portal, accounts):
     portal.register("demo@lkabonent.test")
-    listed = portal.page.locator(".account-list li")
+    listed = portal.page.get_by_label("Лицевой счет").locator("option")
     expect(listed).to_have_count(2)
     expect(listed.nth(0)).to_contain_text("1080000001")
     expect(listed.nth(0)).to_contain_text(accounts["1080000001"].address)

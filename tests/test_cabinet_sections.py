@@ -1,0 +1,478 @@
+"""The cabinet's sections over HTTP: the main page's widgets, the account selector, Расчеты,
+Задолженность, Произведенные платежи and Приборы учета — pages and htmx fragments; only the
+user's own accounts, meters and readings, everywhere; and a number of queries per page that does
+not grow with the rows shown."""
+
+import html
+import re
+from datetime import date
+from urllib.parse import parse_qsl
+
+import pytest
+import time_machine
+from cabinet_data import CabinetData
+from sqlalchemy import select, update
+
+from conftest import NOW, Client, QueryCounter, logged_in, make_accounts
+from lkabonent.extensions import db
+from lkabonent.models import Reading, Service
+
+OCTOBER, SEPTEMBER = date(2026, 10, 1), date(2026, 9, 1)
+MISSING_NUMBER, MISSING_ID = "1999999999", 987654
+
+
+def body_of(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def text_of(response) -> str:
+    """The page's words, without tags, spaces collapsed (none before punctuation)."""
+    words = " ".join(re.sub(r"<[^>]+>", " ", body_of(response)).split())
+    return re.sub(r" ([,.;:])", r"\1", words)
+
+
+@pytest.fixture
+def household(app):
+    """Two accounts of LOGIN with charges, payments and a meter, and a stranger's account with
+    the same kinds of rows. The ids and numbers, by name."""
+    data = CabinetData(app)
+    mine, spare, strangers = make_accounts(app, 3)
+    water = data.service("cold_water", "Холодное водоснабжение", "м³")
+    power = data.service("electricity", "Электроснабжение", "кВт·ч")
+    penalty = data.service("penalty", "Пени", "руб.", is_penalty=True)
+    for account in (mine, strangers):
+        data.charge(
+            account.id,
+            SEPTEMBER,
+            water,
+            volume="5",
+            tariff="45.1234",
+            accrued="225.62",
+            opening="1000",
+            paid="1000",
+        )
+        data.charge(
+            account.id,
+            OCTOBER,
+            water,
+            volume="5.5",
+            tariff="45.1234",
+            accrued="248.18",
+            recalculation="-10.00",
+            reason="Перерасчет по показаниям",
+            opening="225.62",
+            paid="100",
+        )
+        data.charge(account.id, OCTOBER, power, volume="120", tariff="6.43", accrued="771.60")
+        data.charge(account.id, OCTOBER, penalty, accrued="12.34", opening="0")
+    data.payment(mine.id, date(2026, 9, 16), "1000.00", month=date(2026, 8, 1))
+    data.payment(mine.id, date(2026, 10, 16), "100.00", "online", month=SEPTEMBER)
+    data.payment(mine.id, date(2026, 11, 5), "300.00", "cash")  # after the October bill
+    data.payment(mine.id, date(2025, 3, 1), "55.00")
+    meter = data.meter(mine.id, water, serial="ХВ-0001")
+    data.monthly_readings(meter, date(2026, 4, 1), [100, 105, 110, 115, 120, 125, 130])
+    strangers_meter = data.meter(strangers.id, water, serial="ХВ-9999")
+    strangers_reading = data.reading(strangers_meter, OCTOBER, 10)
+    data.subscriber(mine.id, spare.id)
+    data.subscriber(strangers.id, email="stranger@example.ru")
+    return {
+        "data": data,
+        "mine": mine,
+        "spare": spare,
+        "strangers": strangers,
+        "water": water,
+        "meter": meter,
+        "strangers_meter": strangers_meter,
+        "strangers_reading": strangers_reading,
+    }
+
+
+@pytest.fixture
+def user(client, household):
+    """LOGIN, logged in, on the 27 November 2026 (outside the default reading window)."""
+    return logged_in(client)
+
+
+@pytest.fixture(autouse=True)
+def fixed_today():
+    """27 November 2026, after the default window (15–25)."""
+    with time_machine.travel(NOW):
+        yield
+
+
+# --- the main page ------------------------------------------------------------------------
+
+
+def test_main_page_widgets_show_the_selected_accounts_data(user, household):
+    words = text_of(user.get("/cabinet/"))
+    # «Печать квитанции»: the latest bill, what it asks and by when.
+    assert "Счет за октябрь 2026: к оплате 1 147,74 ₽, срок оплаты — до 10 ноября 2026" in words
+    # The three latest payments, latest first.
+    assert re.search(
+        r"Произведенные платежи 300,00 ₽ — 5 ноября 2026, касса "
+        r"100,00 ₽ — 16 октября 2026, онлайн 1 000,00 ₽ — 16 сентября 2026, банк",
+        words,
+    )
+    # The debt now: the bill's balance less the payment of 5 November; пени apart.
+    assert "Задолженность 847,74 ₽, в том числе пени 12,34 ₽" in words
+    assert "Следующий прием показаний — с 15 декабря 2026 по 25 декабря 2026." in words
+
+
+def test_main_page_of_an_account_without_payments_or_debt(user, household):
+    words = text_of(user.get(f"/cabinet/?account={household['spare'].number}"))
+    assert "Платежей нет" in words
+    assert "Задолженностей нет" in words
+    assert "Начислений по лицевому счету еще нет." in words
+    assert "Печать квитанции" in words and "к оплате" not in words
+
+
+def test_main_page_lists_the_meters_waiting_while_the_window_is_open(user, household, open_window):
+    words = text_of(user.get("/cabinet/"))
+    assert "Холодное водоснабжение, № ХВ-0001 — прием до 30 ноября 2026 (осталось 4 дня)" in words
+    household["data"].reading(household["meter"], date(2026, 11, 1), 131, source=Reading.PORTAL)
+    words = text_of(user.get("/cabinet/"))
+    assert "ХВ-0001" not in words
+    assert "Сейчас приборы учета не ждут показаний." in words
+
+
+def test_the_chosen_account_is_remembered_across_pages_and_logins(app, user, household):
+    spare = household["spare"].number
+    chosen = f'<option value="{spare}" selected>'
+    assert chosen not in body_of(user.get("/cabinet/"))
+    # Naming an account in the address shows it, and changes nothing (no state over GET).
+    assert chosen in body_of(user.get(f"/cabinet/charges?account={spare}"))
+    assert chosen not in body_of(user.get("/cabinet/"))
+    response = user.post("/cabinet/account", {"account": spare, "page": "cabinet.charges"})
+    assert (response.status_code, response.headers["Location"]) == (303, "/cabinet/charges")
+    assert chosen in body_of(user.get("/cabinet/"))
+    again = logged_in(Client(app))
+    assert chosen in body_of(again.get("/cabinet/meters/"))
+
+
+def test_the_selector_returns_only_to_its_own_pages(user, household):
+    spare = household["spare"].number
+    for page in ("https://evil.example/", "/cabinet/debt", "auth.logout", ""):
+        response = user.post("/cabinet/account", {"account": spare, "page": page})
+        assert response.headers["Location"] == "/cabinet/", page
+
+
+def test_an_unlinked_account_is_no_longer_the_chosen_one(user, household):
+    spare = household["spare"].number
+    user.post("/cabinet/account", {"account": spare})
+    user.post(f"/cabinet/accounts/{spare}/unlink")
+    body = body_of(user.get("/cabinet/"))
+    assert f"Лицевой счет <strong>{household['mine'].number}</strong>" in body
+    assert user.get(f"/cabinet/?account={spare}").status_code == 404
+
+
+# --- Расчеты --------------------------------------------------------------------------------
+
+
+def test_charges_page_shows_the_latest_month_with_totals_and_the_chart(user, household):
+    response = user.get("/cabinet/charges")
+    words = text_of(response)
+    assert response.status_code == 200
+    assert f"Начисления за октябрь 2026, лицевой счет {household['mine'].number}" in words
+    assert (
+        "Холодное водоснабжение м³ 5,5 45,1234 ₽ 248,18 ₽ -10,00 ₽ Перерасчет по показаниям "
+        "0,00 ₽ 100,00 ₽ 363,80 ₽" in words
+    )
+    assert "Электроснабжение кВт·ч 120 6,43 ₽ 771,60 ₽" in words
+    assert "Итого 1 032,12 ₽ -10,00 ₽ 0,00 ₽ 100,00 ₽ 1 147,74 ₽" in words
+    assert "Долг на начало месяца: 225,62 ₽" in words
+    body = body_of(response)
+    # A chart per service whose volume varies (cold water; electricity has one month only,
+    # пени no volume), with its description as text.
+    assert body.count('role="img"') == 1
+    assert re.search(
+        r"<desc id=\"chart-1-desc\">Холодное водоснабжение, м³, с ноября 2024 "
+        r"по октябрь 2026: в среднем 5,25 в месяц",
+        body,
+    )
+    assert "Потребление по месяцам таблицей" in body
+    assert "<script" not in body.split("<main", 1)[1]
+
+
+def test_charges_fragment_swaps_the_month_only(user):
+    response = user.get("/cabinet/charges?month=2026-09", htmx=True)
+    body = body_of(response)
+    assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
+    assert body.lstrip().startswith('<div id="charges-table"') or 'id="charges-table"' in body
+    assert "<html" not in body and 'role="img"' not in body
+    assert "Начисления за сентябрь 2026" in text_of(response)
+    page = user.get("/cabinet/charges?month=2026-09")
+    assert "<html" in body_of(page) and "Начисления за сентябрь 2026" in text_of(page)
+
+
+@pytest.mark.parametrize("month", ["2026-08", "2026-13", "сентябрь", "2026-09-01"])
+def test_a_month_without_charges_is_not_found(user, month):
+    assert user.get(f"/cabinet/charges?month={month}").status_code == 404
+
+
+def test_charges_go_back_24_months(app, user, household):
+    data = household["data"]
+    for serial in range(30):
+        month = date(2024 + (serial + 4) // 12, (serial + 4) % 12 + 1, 1)
+        if month < SEPTEMBER:
+            data.charge(household["spare"].id, month, household["water"], accrued="1")
+    data.charge(household["spare"].id, OCTOBER, household["water"], accrued="1")
+    body = body_of(user.get(f"/cabinet/charges?account={household['spare'].number}"))
+    options = re.findall(r'<option value="(\d{4}-\d{2})"', body)
+    assert len(options) == 24 and options[0] == "2026-10" and options[-1] == "2024-10"
+
+
+# --- Задолженность ------------------------------------------------------------------------
+
+
+def test_debt_per_account_and_in_total(user, household):
+    household["data"].charge(
+        household["spare"].id, OCTOBER, household["water"], opening="50", accrued="25.50"
+    )
+    words = text_of(user.get("/cabinet/debt"))
+    mine, spare = household["mine"].number, household["spare"].number
+    # Opening 225,62; charged 248,18 − 10 + 771,60; paid 100 in October and 300 since; пени.
+    assert f"{mine} октябрь 2026 225,62 ₽ 1 009,78 ₽ 400,00 ₽ 835,40 ₽ 12,34 ₽ 847,74 ₽" in words
+    assert f"{spare} октябрь 2026 50,00 ₽ 25,50 ₽ 0,00 ₽ 75,50 ₽ 0,00 ₽ 75,50 ₽" in words
+    assert "Всего по лицевым счетам 923,24 ₽" in words
+    assert "Данные из системы учета еще не поступали." in words
+
+
+def test_debt_paid_in_advance_shows_an_overpayment(user, household):
+    household["data"].payment(household["mine"].id, date(2026, 11, 20), "2000.00")
+    words = text_of(user.get(f"/cabinet/?account={household['mine'].number}"))
+    assert "Задолженностей нет Переплата: 1 152,26 ₽." in words
+
+
+# --- Произведенные платежи ----------------------------------------------------------------
+
+
+def test_payments_page_and_fragment(user, household):
+    page = user.get("/cabinet/payments")
+    words = text_of(page)
+    assert "5 ноября 2026 300,00 ₽ Касса не указан" in words
+    assert "16 октября 2026 100,00 ₽ Онлайн сентябрь 2026" in words
+    assert re.findall(r'<option value="(\d{4})"', body_of(page)) == ["2026", "2025"]
+    fragment = user.get("/cabinet/payments?year=2025", htmx=True)
+    assert "<html" not in body_of(fragment) and "HX-Request" in fragment.headers["Vary"]
+    assert "1 марта 2025 55,00 ₽" in text_of(fragment)
+    assert "2026" not in text_of(fragment).replace("за 2025 год", "")
+
+
+def test_payments_are_paged_and_filtered_by_account(make_app, household):
+    app = make_app(PAYMENTS_PER_PAGE=2)
+    user = logged_in(Client(app))
+    words = text_of(user.get("/cabinet/payments"))
+    assert "страница 1 из 2" in words and "Следующая →" in words
+    second = user.get("/cabinet/payments?page=2", htmx=True)
+    assert "страница 2 из 2" in text_of(second)
+    assert 'href="/cabinet/payments?page=1"' in body_of(second)
+    household["data"].payment(household["spare"].id, date(2026, 7, 1), "77.00")
+    only_spare = text_of(user.get(f"/cabinet/payments?account={household['spare'].number}"))
+    assert "77,00 ₽" in only_spare and "300,00 ₽" not in only_spare
+    assert f"по лицевому счету {household['spare'].number}" in only_spare
+
+
+def test_no_payments_says_so(user, household):
+    words = text_of(user.get("/cabinet/payments?year=2020"))
+    assert "Платежей нет за 2020 год." in words
+
+
+# --- Приборы учета ------------------------------------------------------------------------
+
+
+def test_meters_page_shows_each_meter_with_its_last_reading(user, household):
+    words = text_of(user.get("/cabinet/meters/"))
+    assert "Холодное водоснабжение, № ХВ-0001" in words
+    assert "Последнее принятое показание 130 м³ — за октябрь 2026" in words
+    assert "Следующая поверка 1 января 2030" in words
+    # Outside the window: when the next one opens, and no form.
+    assert "Ближайший прием: с 15 декабря 2026 по 25 декабря 2026." in words
+    assert "Передать показания" not in words
+
+
+def test_meter_page_shows_the_history_with_consumption(user, household):
+    words = text_of(user.get(f"/cabinet/meters/{household['meter']}"))
+    assert "октябрь 2026 130 5 система учета принято" in words
+    assert "апрель 2026 100 — система учета принято" in words
+
+
+@pytest.fixture
+def open_window(app, household):
+    """Readings of cold water are taken from the 20th to the 30th."""
+    with app.app_context():
+        db.session.execute(
+            update(Service)
+            .where(Service.id == household["water"])
+            .values(reading_window_start=20, reading_window_end=30)
+        )
+        db.session.commit()
+
+
+def test_a_reading_submitted_by_htmx_comes_back_in_the_card(user, household, open_window):
+    url = f"/cabinet/meters/{household['meter']}/readings"
+    response = user.post(url, {"zone1": "133", "back": "list"}, htmx=True)
+    assert response.status_code == 200
+    words = text_of(response)
+    assert "<html" not in body_of(response)
+    assert "Показания приняты." in words and "133 — принято" in words
+    again = user.post(url, {"zone1": "134"}, htmx=True)
+    assert "Показания исправлены" in text_of(again) and "134 — принято" in text_of(again)
+
+
+def test_a_refused_reading_keeps_what_was_typed_and_says_why(user, household, open_window):
+    url = f"/cabinet/meters/{household['meter']}/readings"
+    response = user.post(url, {"zone1": "12,5"}, htmx=True)
+    assert response.status_code == 422
+    body = body_of(response)
+    assert 'value="12,5"' in body and 'aria-invalid="true"' in body
+    assert "целым числом" in body
+
+
+def test_without_javascript_a_reading_redirects_back_with_a_notice(user, household, open_window):
+    url = f"/cabinet/meters/{household['meter']}/readings"
+    response = user.post(url, {"zone1": "133", "back": "meter"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(
+        f"/cabinet/meters/{household['meter']}#meter-{household['meter']}"
+    )
+    assert "Показания приняты." in text_of(user.get(response.headers["Location"]))
+    refused = user.post(url, {"zone1": "1"})
+    assert refused.status_code == 422 and "<html" in body_of(refused)
+    assert "Показание меньше последнего принятого" in text_of(refused)
+
+
+# --- only one's own: every URL that takes an id --------------------------------------------
+
+
+# The pages that show the account ``?account=`` names (and remember it).
+ACCOUNT_PAGES = {
+    "cabinet.index",
+    "cabinet.charges",
+    "cabinet.debt",
+    "cabinet.payments",
+    "cabinet.meters.index",
+    "cabinet.meters.meter",
+}
+
+
+def id_urls(app, household) -> list[tuple[str, str, str]]:
+    """(method, URL with a stranger's id, URL with a missing id) for every cabinet route with
+    an id in its path, and for the pages of ACCOUNT_PAGES with ``?account=``; the account
+    selector's POST takes its number in the form, ``?account=`` stands for that field. Fails
+    when a route with an id is added that this list cannot fill in."""
+    values = {
+        "number": (household["strangers"].number, MISSING_NUMBER),
+        "meter_id": (str(household["strangers_meter"]), str(MISSING_ID)),
+    }
+    own = {"number": household["mine"].number, "meter_id": str(household["meter"])}
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/cabinet"):
+            continue
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        assert rule.arguments <= set(values), f"{rule.rule}: add its id to id_urls()"
+        strangers, missing, mine = rule.rule, rule.rule, rule.rule
+        for name in rule.arguments:
+            pattern = rf"<(\w+:)?{name}>"
+            strangers = re.sub(pattern, values[name][0], strangers)
+            missing = re.sub(pattern, values[name][1], missing)
+            mine = re.sub(pattern, own[name], mine)
+        if rule.arguments:
+            urls += [(method, strangers, missing) for method in methods]
+        number = household["strangers"].number
+        if rule.endpoint in ACCOUNT_PAGES:
+            urls.append(("GET", f"{mine}?account={number}", f"{mine}?account={MISSING_NUMBER}"))
+        if rule.endpoint == "cabinet.choose":
+            urls.append(("POST", f"{mine}?account={number}", f"{mine}?account={MISSING_NUMBER}"))
+    return urls
+
+
+def ask(client, method, url, htmx):
+    """GET the URL, or POST it with its query string as the form."""
+    if method == "GET":
+        return client.get(url, htmx=htmx)
+    path, _, query = url.partition("?")
+    return client.post(path, dict(parse_qsl(query)), htmx=htmx)
+
+
+def test_another_users_ids_answer_404_as_missing_ones(app, user, household):
+    urls = id_urls(app, household)
+    assert {"/cabinet/accounts/<number>/unlink", "/cabinet/meters/<int:meter_id>/readings"} <= {
+        rule.rule for rule in app.url_map.iter_rules()
+    }
+    assert len(urls) >= 10, urls
+    for method, strangers, missing in urls:
+        for htmx in (False, True):
+            answers = [ask(user, method, url, htmx) for url in (strangers, missing)]
+            assert [answer.status_code for answer in answers] == [404, 404], (method, strangers)
+            assert body_of(answers[0]) == body_of(answers[1]), (method, strangers)
+    # Nothing was written through them.
+    with app.app_context():
+        readings = db.session.scalars(
+            select(Reading.value).where(Reading.meter_id == household["strangers_meter"])
+        ).all()
+    assert readings == [10]
+
+
+def test_no_cabinet_page_shows_a_strangers_account(app, user, household):
+    """Pages that do not choose an account ignore ``?account=``, and show nothing of it."""
+    stranger = household["strangers"]
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/cabinet") and "GET" in rule.methods and not rule.arguments:
+            response = user.get(f"{rule.rule}?account={stranger.number}")
+            assert stranger.number not in body_of(response), rule.rule
+            assert stranger.address not in body_of(response), rule.rule
+
+
+def test_a_stranger_sees_their_own_data_through_the_same_urls(app, household):
+    stranger = logged_in(Client(app), "stranger@example.ru")
+    assert stranger.get(f"/cabinet/meters/{household['strangers_meter']}").status_code == 200
+    assert stranger.get(f"/cabinet/meters/{household['meter']}").status_code == 404
+
+
+# --- queries per page ---------------------------------------------------------------------
+
+
+PAGES = [
+    ("/cabinet/", False),
+    ("/cabinet/charges", False),
+    ("/cabinet/charges?month=2026-10", True),
+    ("/cabinet/debt", False),
+    ("/cabinet/payments", False),
+    ("/cabinet/payments?page=1", True),
+    ("/cabinet/meters/", False),
+]
+
+
+def queries(app, client, url, htmx=False) -> int:
+    with app.app_context():
+        engine = db.engine
+    with QueryCounter(engine) as counter:
+        response = client.get(url, htmx=htmx)
+    assert response.status_code == 200, url
+    return counter.count
+
+
+def test_queries_per_page_do_not_grow_with_the_rows_shown(app, user, household):
+    """The spare account has one row of each kind; the other, many. Each page costs the same
+    number of queries for both, and so does a meter's page with a long history."""
+    data, big, small = household["data"], household["mine"], household["spare"]
+    water = household["water"]
+    data.charge(small.id, OCTOBER, water, volume="1", accrued="1")
+    data.payment(small.id, date(2026, 10, 1), "1.00")
+    lone = data.meter(small.id, water)
+    data.reading(lone, OCTOBER, 1)
+    for index in range(20):
+        data.payment(big.id, date(2026, 1, 1 + index), "10.00")
+    for _ in range(4):
+        meter = data.meter(big.id, water, zones=3)
+        for zone in (1, 2, 3):
+            data.monthly_readings(meter, date(2025, 1, 1), list(range(100, 2200, 100)), zone)
+    for url, htmx in PAGES:
+        separator = "&" if "?" in url else "?"
+        few = queries(app, user, f"{url}{separator}account={small.number}", htmx)
+        many = queries(app, user, f"{url}{separator}account={big.number}", htmx)
+        assert few == many, (url, few, many)
+    assert queries(app, user, f"/cabinet/meters/{lone}") == queries(
+        app, user, f"/cabinet/meters/{meter}"
+    )
