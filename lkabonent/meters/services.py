@@ -290,6 +290,11 @@ class Submission:
     message: str | None = None
     replaced: bool = False
 
+    @property
+    def first_problem(self) -> int | None:
+        """The first zone with an error or a question, where the form puts the focus."""
+        return min((*self.errors, *self.rollover, *self.high), default=None)
+
 
 def submit_readings(
     meter: Meter,

@@ -181,3 +181,35 @@ class Portal:
     def account_rows(self):
         """The rows of the accounts table, header excluded."""
         return self.page.locator("#accounts-table tbody tr")
+
+    # --- the cabinet's sections ------------------------------------------------------------
+
+    def open_section(self, name: str) -> None:
+        """Follow a link of the cabinet's menu «Разделы кабинета»."""
+        self.page.get_by_role("navigation", name="Разделы кабинета").get_by_role(
+            "link", name=name, exact=True
+        ).click()
+
+    def choose_account(self, number: str) -> None:
+        """Pick the account in the selector at the top of a section and press «Показать»."""
+        selector = self.page.locator("form.account-selector")
+        selector.get_by_label("Лицевой счет").select_option(number)
+        selector.get_by_role("button", name="Показать").click()
+
+    def widget(self, title: str):
+        """A widget of the cabinet's main page, by its title."""
+        return self.page.get_by_role("region", name=title, exact=True)
+
+    # --- meters ----------------------------------------------------------------------------
+
+    def meter_card(self, service: str, serial: str):
+        """The card of a meter in Приборы учета or on the meter's page."""
+        return self.page.get_by_role("region", name=f"{service}, № {serial}", exact=True)
+
+    def submit_readings(self, card, *values: str) -> None:
+        """Type a value per zone into the meter's card and press «Передать показания»."""
+        fields = card.get_by_role("textbox")
+        expect(fields).to_have_count(len(values))
+        for field, value in zip(fields.all(), values, strict=True):
+            field.fill(value)
+        card.get_by_role("button", name="Передать показания").click()

@@ -1,0 +1,628 @@
+"""The cabinet's sections in the browser on the demo data: the main page's widgets, the account
+selector, Расчеты with its chart, Задолженность, Произведенные платежи and Приборы учета."""
+
+import calendar
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import delete, func, select, update
+
+from lkabonent.billing.services import local_today
+from lkabonent.cabinet.finance import add_months, debts
+from lkabonent.demo import DEMO_EMAIL, seed
+from lkabonent.extensions import db
+from lkabonent.models import (
+    Account,
+    AccountContact,
+    BillingImport,
+    Charge,
+    Meter,
+    Payment,
+    Reading,
+    Service,
+)
+from lkabonent.text import date_ru, money_ru, month_ru, number_ru, plural_ru
+
+from .portal import CABINET, ON_BOTH_SCREENS
+
+pytestmark = pytest.mark.e2e
+
+FIRST, SECOND = "1080000001", "1080000002"
+# A sum of roubles as the cabinet writes it: «3 655,00 ₽» (the spaces are non-breaking).
+MONEY = re.compile(r"^-?\d{1,3}(\s\d{3})*,\d{2}\s₽$")
+# The accounting system's latest file came in at 06:30 Simferopol time on the 1st of the month.
+RECEIVED_AT = "06:30"
+
+
+class Demo:
+    """The demo data as the tests read and adjust it; each call in an application context of
+    its own, committed (see tests/conftest.py on why no context stays pushed)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.today = self.run(local_today)
+
+    def run(self, work, *args):
+        with self.app.app_context():
+            result = work(*args)
+            db.session.commit()
+            return result
+
+    def execute(self, statement) -> None:
+        self.run(db.session.execute, statement)
+
+    def account_id(self, number: str) -> int:
+        return self.run(db.session.scalar, select(Account.id).where(Account.number == number))
+
+    def debt(self, number: str):
+        """The account's debt as Задолженность computes it."""
+        return self.run(
+            lambda: debts([db.session.scalar(select(Account).where(Account.number == number))])[0]
+        )
+
+    def latest_month(self, number: str) -> date:
+        return self.run(
+            db.session.scalar,
+            select(func.max(Charge.month)).where(Charge.account_id == self.account_id(number)),
+        )
+
+    def to_pay(self, number: str, month: date):
+        """The sum of the month's closing balances: what its bill asks to pay."""
+        return self.run(
+            db.session.scalar,
+            select(func.sum(Charge.closing_balance)).where(
+                Charge.account_id == self.account_id(number), Charge.month == month
+            ),
+        )
+
+    def charge_lines(self, number: str, month: date) -> int:
+        return self.run(
+            db.session.scalar,
+            select(func.count(Charge.id)).where(
+                Charge.account_id == self.account_id(number), Charge.month == month
+            ),
+        )
+
+    def payments(self, *numbers: str, year: int | None = None) -> list[tuple]:
+        """(amount, paid_on) of the accounts' payments, latest first, as the portal orders them."""
+        query = (
+            select(Payment.amount, Payment.paid_on)
+            .join(Account, Account.id == Payment.account_id)
+            .where(Account.number.in_(numbers))
+            .order_by(Payment.paid_on.desc(), Payment.id.desc())
+        )
+        if year is not None:
+            query = query.where(Payment.paid_on.between(date(year, 1, 1), date(year, 12, 31)))
+        return [tuple(row) for row in self.run(lambda: db.session.execute(query).all())]
+
+    def charted_services(self, number: str) -> list[tuple[str, str]]:
+        """(name, unit) of the services whose volume changed from month to month (by area or
+        residents it does not: no chart), by name."""
+        query = (
+            select(Service.name, Service.unit)
+            .join(Charge, Charge.service_id == Service.id)
+            .where(
+                Charge.account_id == self.account_id(number),
+                Charge.volume.is_not(None),
+                Service.is_penalty.is_(False),
+            )
+            .group_by(Service.name, Service.unit)
+            .having(func.count(Charge.volume.distinct()) > 1)
+            .order_by(Service.name)
+        )
+        return [tuple(row) for row in self.run(lambda: db.session.execute(query).all())]
+
+    def volume(self, number: str, code: str, month: date):
+        return self.run(
+            db.session.scalar,
+            select(Charge.volume)
+            .join(Service, Service.id == Charge.service_id)
+            .where(
+                Charge.account_id == self.account_id(number),
+                Service.code == code,
+                Charge.month == month,
+            ),
+        )
+
+    def meters(self, number: str) -> list:
+        """The account's meters in the order of Приборы учета, with their service."""
+        query = (
+            select(
+                Meter.id,
+                Meter.serial_number.label("serial"),
+                Meter.place,
+                Meter.zones,
+                Meter.digits,
+                Meter.is_remote_read,
+                Meter.next_verification_on,
+                Service.code,
+                Service.name.label("service"),
+                Service.unit,
+            )
+            .join(Service, Service.id == Meter.service_id)
+            .where(Meter.account_id == self.account_id(number))
+            .order_by(Service.id, Meter.serial_number)
+        )
+        return self.run(lambda: db.session.execute(query).all())
+
+    def verify_meters(self, number: str) -> None:
+        """Move the verification of all the account's meters three years ahead."""
+        self.execute(
+            update(Meter)
+            .where(Meter.account_id == self.account_id(number))
+            .values(next_verification_on=self.today + timedelta(days=3 * 365))
+        )
+
+    def readings(self, meter_id: int, zone: int = 1) -> list[tuple[date, int]]:
+        """(month, value) of the meter's readings of a zone, latest first."""
+        query = (
+            select(Reading.month, Reading.value)
+            .where(Reading.meter_id == meter_id, Reading.zone == zone)
+            .order_by(Reading.month.desc())
+        )
+        return [tuple(row) for row in self.run(lambda: db.session.execute(query).all())]
+
+
+def seed_demo(app) -> Demo:
+    """The demo data: 8 accounts, 24 months up to the last one; reading windows open all month;
+    the accounting system's latest file came in at 06:30 on the 1st of this month."""
+    with app.app_context():
+        seed(accounts=8, months=24)
+        db.session.execute(update(Service).values(reading_window_start=1, reading_window_end=31))
+        first = local_today().replace(day=1)
+        received = datetime(first.year, first.month, 1, 3, 30, tzinfo=UTC)  # UTC+3
+        db.session.execute(delete(BillingImport))  # the seed's own, if it records one
+        db.session.add(
+            BillingImport(
+                file_name="charges.csv",
+                kind="charges",
+                started_at=received,
+                finished_at=received,
+                rows=10,
+                inserted=10,
+                result=BillingImport.DONE,
+            )
+        )
+        db.session.commit()
+    return Demo(app)
+
+
+@pytest.fixture
+def demo(live_server):
+    return seed_demo(live_server.app)
+
+
+def money_of(locator) -> None:
+    """Every sum in ``locator`` is written the Russian way, with the rouble sign."""
+    for amount in locator.all():
+        expect(amount).to_have_text(MONEY)
+
+
+# --- the main page ------------------------------------------------------------------------
+
+
+@ON_BOTH_SCREENS
+def test_main_page_widgets_of_the_demo_subscriber(portal, demo, base_url):
+    page = portal.page
+    demo.verify_meters(FIRST)
+    portal.register(DEMO_EMAIL)
+    expect(page.get_by_role("heading", name="Личный кабинет", level=1)).to_be_visible()
+    expect(page.get_by_label("Лицевой счет")).to_have_value(FIRST)
+
+    latest = demo.latest_month(FIRST)
+    bill = portal.widget("Печать квитанции")
+    expect(bill).to_contain_text(
+        f"Счет за {month_ru(latest)}: к оплате {money_ru(demo.to_pay(FIRST, latest))}"
+    )
+    due_on = add_months(latest, 1).replace(day=demo.app.config["PAYMENT_DUE_DAY"])
+    expect(bill).to_contain_text(f"срок оплаты — до {date_ru(due_on)}")
+    money_of(bill.locator(".amount"))
+
+    payments = portal.widget("Произведенные платежи")
+    items = payments.get_by_role("listitem")
+    expected = demo.payments(FIRST)[:3]
+    expect(items).to_have_count(3)
+    for item, (amount, paid_on) in zip(items.all(), expected, strict=True):
+        expect(item.locator(".amount")).to_have_text(money_ru(amount))
+        expect(item).to_contain_text(date_ru(paid_on))
+    money_of(payments.locator(".amount"))
+    expect(payments.get_by_role("link", name="Все платежи")).to_have_attribute(
+        "href", f"/cabinet/payments?account={FIRST}"
+    )
+
+    debt = demo.debt(FIRST)
+    assert debt.total > 0 and debt.penalties > 0  # the demo's debtor, with пени
+    widget = portal.widget("Задолженность")
+    expect(widget).to_contain_text(
+        f"{money_ru(debt.total)}, в том числе пени {money_ru(debt.penalties)}"
+    )
+    expect(widget.get_by_role("link", name="Подробнее")).to_have_attribute("href", "/cabinet/debt")
+
+    # Every meter of the account waits for this month's readings: the window is open all month.
+    today = demo.today
+    last_day = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    days_left = (last_day - today).days + 1
+    readings = portal.widget("Подать показания")
+    meters = demo.meters(FIRST)
+    links = readings.get_by_role("listitem").get_by_role("link")
+    expect(links).to_have_text([f"{row.service}, № {row.serial}" for row in meters])
+    for link, row in zip(links.all(), meters, strict=True):
+        expect(link).to_have_attribute("href", f"/cabinet/meters/{row.id}")
+    expect(readings.get_by_role("listitem").first).to_contain_text(
+        f"прием до {date_ru(last_day)} (осталось {days_left} "
+        f"{plural_ru(days_left, 'день', 'дня', 'дней')})"
+    )
+    expect(readings.get_by_role("link", name="Подать показания")).to_have_attribute(
+        "href", "/cabinet/meters/"
+    )
+    expect(page.get_by_text("Данные из системы учета получены")).to_contain_text(
+        f"{date_ru(today.replace(day=1))}, {RECEIVED_AT}"
+    )
+    portal.audit()
+
+    # The bill's link opens Расчеты of that month.
+    bill.get_by_role("link", name=f"Расчет за {month_ru(latest)}").click()
+    expect(page).to_have_url(f"{base_url}/cabinet/charges?month={latest:%Y-%m}")
+    expect(page.get_by_role("table", name=charges_caption(latest))).to_be_visible()
+    portal.audit()
+
+
+def test_main_page_without_payments_and_debt(portal, demo):
+    """An account that has paid nothing ever and owes nothing now (its last bill is settled)."""
+    number = "1080000003"
+    account_id = demo.account_id(number)
+    latest = demo.latest_month(number)
+    demo.execute(delete(Payment).where(Payment.account_id == account_id))
+    demo.execute(
+        update(Charge)
+        .where(Charge.account_id == account_id, Charge.month == latest)
+        .values(closing_balance=0)
+    )
+    demo.run(
+        lambda: db.session.add(AccountContact(account_id=account_id, email="quiet@example.ru"))
+    )
+
+    portal.register("quiet@example.ru")
+    page = portal.page
+    # One account: no selector, the account is named instead.
+    expect(page.locator(".account-selector")).to_contain_text(f"Лицевой счет {number}")
+    expect(page.get_by_role("combobox")).to_have_count(0)
+    payments = portal.widget("Произведенные платежи")
+    expect(payments).to_contain_text("Платежей нет")
+    expect(payments.get_by_role("listitem")).to_have_count(0)
+    debt = portal.widget("Задолженность")
+    expect(debt).to_contain_text("Задолженностей нет")
+    expect(debt.get_by_role("link", name="Подробнее")).to_have_count(0)
+    expect(portal.widget("Печать квитанции")).to_contain_text(f"к оплате {money_ru(0)}")
+    portal.audit()
+
+
+def test_the_chosen_account_is_shown_and_remembered(portal, demo):
+    page = portal.page
+    password = portal.register(DEMO_EMAIL)
+    first, second = demo.debt(FIRST), demo.debt(SECOND)
+    expect(portal.widget("Задолженность")).to_contain_text(money_ru(first.total))
+
+    portal.choose_account(SECOND)
+    expect(page).to_have_url(CABINET)
+    expect(page.get_by_label("Лицевой счет")).to_have_value(SECOND)
+    assert second.penalties == 0
+    debt = portal.widget("Задолженность")
+    expect(debt).to_contain_text(money_ru(second.total))
+    expect(debt).not_to_contain_text("пени")
+    (amount, paid_on), *_ = demo.payments(SECOND)
+    expect(portal.widget("Произведенные платежи").get_by_role("listitem").first).to_contain_text(
+        f"{money_ru(amount)} — {date_ru(paid_on)}"
+    )
+    portal.audit()
+
+    # Another section shows the same account without being told.
+    portal.open_section("Приборы учета")
+    expect(page.get_by_label("Лицевой счет")).to_have_value(SECOND)
+    portal.audit()
+
+    portal.log_out()
+    portal.visit("/login")
+    portal.log_in(DEMO_EMAIL, password)
+    expect(page).to_have_url(CABINET)
+    expect(page.get_by_label("Лицевой счет")).to_have_value(SECOND)
+    expect(portal.widget("Задолженность")).to_contain_text(money_ru(second.total))
+    portal.audit()
+
+
+# --- Расчеты ------------------------------------------------------------------------------
+
+
+def charges_caption(month: date, number: str = FIRST) -> str:
+    return f"Начисления за {month_ru(month)}, лицевой счет {number}"
+
+
+def show_month(page, month: date) -> None:
+    """Choose the month in «Месяц» and press the month selector's «Показать»."""
+    selector = page.locator("form.month-selector")
+    selector.get_by_label("Месяц", exact=True).select_option(f"{month:%Y-%m}")
+    selector.get_by_role("button", name="Показать").click()
+
+
+@ON_BOTH_SCREENS
+def test_charges_of_another_month_are_swapped_in(portal, demo, base_url):
+    page = portal.page
+    portal.register(DEMO_EMAIL)
+    portal.open_section("Расчеты")
+    latest = demo.latest_month(FIRST)
+    table = page.get_by_role("table", name=charges_caption(latest))
+    expect(table).to_be_visible()
+    expect(page.get_by_label("Месяц", exact=True)).to_have_value(f"{latest:%Y-%m}")
+    expect(table.locator("tbody tr")).to_have_count(demo.charge_lines(FIRST, latest))
+    expect(table.locator("tbody tr").last.get_by_role("rowheader")).to_have_text("Пени")
+    total = table.locator("tfoot tr")
+    expect(total.get_by_role("rowheader")).to_have_text("Итого")
+    expect(total.get_by_role("cell").last).to_have_text(money_ru(demo.to_pay(FIRST, latest)))
+    money_of(total.get_by_role("cell"))
+    portal.audit()
+
+    portal.mark_document()
+    earlier = add_months(latest, -1)
+    show_month(page, earlier)
+    table = page.get_by_role("table", name=charges_caption(earlier))
+    expect(table).to_be_focused()
+    expect(page).to_have_url(f"{base_url}/cabinet/charges?month={earlier:%Y-%m}")
+    expect(table.locator("tfoot tr").get_by_role("cell").last).to_have_text(
+        money_ru(demo.to_pay(FIRST, earlier))
+    )
+    expect(page.get_by_label("Месяц", exact=True)).to_have_value(f"{earlier:%Y-%m}")
+    expect(page.get_by_role("table", name=charges_caption(latest))).to_have_count(0)
+    assert portal.document_survived()
+    portal.audit()
+
+
+def test_charges_of_another_month_without_javascript(make_portal, demo, base_url):
+    portal = make_portal(java_script_enabled=False)
+    page = portal.page
+    portal.register(DEMO_EMAIL)
+    portal.open_section("Расчеты")
+    latest = demo.latest_month(FIRST)
+    expect(page.get_by_role("table", name=charges_caption(latest))).to_be_visible()
+    portal.audit()
+
+    earlier = add_months(latest, -1)
+    with page.expect_request(lambda request: "month=" in request.url) as asked:
+        show_month(page, earlier)
+    # A page load, not htmx.
+    assert asked.value.is_navigation_request()
+    assert "hx-request" not in asked.value.headers
+    expect(page).to_have_url(f"{base_url}/cabinet/charges?month={earlier:%Y-%m}")
+    table = page.get_by_role("table", name=charges_caption(earlier))
+    expect(table.locator("tfoot tr").get_by_role("cell").last).to_have_text(
+        money_ru(demo.to_pay(FIRST, earlier))
+    )
+    portal.audit()
+
+    # The link to the month before loads it too.
+    before = add_months(earlier, -1)
+    page.get_by_role("link", name=f"← {month_ru(before)}").click()
+    expect(page).to_have_url(f"{base_url}/cabinet/charges?month={before:%Y-%m}")
+    expect(page.get_by_role("table", name=charges_caption(before))).to_be_visible()
+    portal.audit()
+
+
+def test_consumption_chart_and_its_table(portal, demo):
+    page = portal.page
+    portal.register(DEMO_EMAIL)
+    portal.visit("/cabinet/charges")
+    services = demo.charted_services(FIRST)
+    charts = page.locator("figure.chart svg[role=img]")
+    expect(charts).to_have_count(len(services))
+    names = sorted(
+        page.locator("figure.chart figcaption").all_inner_texts(), key=lambda text: text.lower()
+    )
+    assert names == sorted((f"{name}, {unit}" for name, unit in services), key=str.lower)
+    latest = demo.latest_month(FIRST)
+    for chart in charts.all():
+        caption = chart.locator("xpath=../figcaption").inner_text()
+        expect(chart).to_have_accessible_name(caption)
+        # The bars in a sentence: the span, the mean, the peak and the latest month.
+        expect(chart).to_have_accessible_description(
+            re.compile(rf"^{re.escape(caption)}, с .* по {month_ru(latest)}: в среднем .+")
+        )
+
+    data = page.locator("details.chart-data")
+    table = data.get_by_role("table", name="Потребление по месяцам и услугам")
+    expect(table).to_be_hidden()
+    data.get_by_text("Потребление по месяцам таблицей").click()
+    expect(table).to_be_visible()
+    expect(table.locator("tbody tr")).to_have_count(24)
+    headers = table.locator("thead th")
+    expect(headers).to_have_count(len(services) + 1)
+    expect(headers.first).to_have_text("Месяц")
+    first_row = table.locator("tbody tr").first
+    expect(first_row.get_by_role("rowheader")).to_have_text(month_ru(latest))
+    column = [text.lower() for text in headers.all_inner_texts()].index("электроснабжение, квт·ч")
+    expect(first_row.locator("th, td").nth(column)).to_have_text(
+        number_ru(demo.volume(FIRST, "electricity", latest))
+    )
+    portal.audit()
+
+
+# --- Задолженность ------------------------------------------------------------------------
+
+
+def test_debt_per_account_and_in_total(portal, demo):
+    page = portal.page
+    portal.register(DEMO_EMAIL)
+    portal.open_section("Задолженность")
+    expect(page.get_by_role("heading", name="Задолженность", level=1)).to_be_visible()
+    table = page.get_by_role("table", name="Задолженность по лицевым счетам")
+    headers = table.locator("thead th")
+    expect(headers.nth(6)).to_have_text("Пени")
+    expect(headers.nth(7)).to_have_text("Итого")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    owed = [demo.debt(FIRST), demo.debt(SECOND)]
+    for row, debt in zip(rows.all(), owed, strict=True):
+        cells = row.get_by_role("cell")
+        expect(row.get_by_role("rowheader")).to_have_text(debt.number)
+        expect(cells.nth(0)).to_have_text(month_ru(debt.month))
+        expect(cells.nth(5)).to_have_text(money_ru(debt.penalties))
+        expect(cells.nth(6)).to_have_text(money_ru(debt.total))
+        money_of(row.locator("td.number"))
+    total = sum(debt.total for debt in owed)
+    footer = table.locator("tfoot tr")
+    expect(footer.get_by_role("rowheader")).to_have_text("Всего по лицевым счетам")
+    expect(footer.get_by_role("cell")).to_have_text(money_ru(total))
+    expect(page.get_by_text("Всего к оплате:")).to_contain_text(money_ru(total))
+    expect(page.get_by_text("Данные из системы учета получены")).to_contain_text(
+        f"{date_ru(demo.today.replace(day=1))}, {RECEIVED_AT}"
+    )
+    portal.audit()
+
+
+# --- Произведенные платежи ----------------------------------------------------------------
+
+
+def payment_dates(page):
+    return page.locator("#payments-table tbody tr td:first-child")
+
+
+@ON_BOTH_SCREENS
+def test_payments_page_by_page_and_filtered(portal, demo, base_url):
+    page = portal.page
+    portal.register(DEMO_EMAIL)
+    portal.open_section("Задолженность")
+    page.get_by_role("link", name="Произведенные платежи").click()
+    every = demo.payments(FIRST, SECOND)
+    per_page = demo.app.config["PAYMENTS_PER_PAGE"]
+    pages = -(-len(every) // per_page)
+    assert pages > 2
+    expect(page.get_by_role("table", name=f"Платежи, страница 1 из {pages}")).to_be_visible()
+    expect(payment_dates(page)).to_have_text([date_ru(paid_on) for _, paid_on in every[:per_page]])
+    money_of(page.locator("#payments-table tbody td.number"))
+    portal.audit()
+
+    portal.mark_document()
+    page.get_by_role("link", name="Следующая →").click()
+    table = page.get_by_role("table", name=f"Платежи, страница 2 из {pages}")
+    expect(table).to_be_focused()
+    expect(page).to_have_url(f"{base_url}/cabinet/payments?page=2")
+    expect(payment_dates(page)).to_have_text(
+        [date_ru(paid_on) for _, paid_on in every[per_page : 2 * per_page]]
+    )
+    expect(page.get_by_text(f"Страница 2 из {pages}", exact=True)).to_be_visible()
+    assert portal.document_survived()
+    portal.audit()
+
+    # The year: only its payments, from its December down.
+    year = every[per_page][1].year
+    in_year = demo.payments(FIRST, SECOND, year=year)
+    assert 0 < len(in_year) < len(every)
+    filters = page.locator("form.filters")
+    filters.get_by_label("Год").select_option(str(year))
+    filters.get_by_role("button", name="Показать").click()
+    expect(page).to_have_url(re.compile(rf"/cabinet/payments\?(account=&)?year={year}$"))
+    expect(
+        page.get_by_role("table", name=re.compile(f"^Платежи за {year} год, страница 1 из "))
+    ).to_be_focused()
+    expect(payment_dates(page)).to_have_text(
+        [date_ru(paid_on) for _, paid_on in in_year[:per_page]]
+    )
+    for cell in payment_dates(page).all():
+        expect(cell).to_have_text(re.compile(rf" {year}$"))
+    assert portal.document_survived()
+    portal.audit()
+
+    # And the account: its payments of that year, without the account column.
+    filters.get_by_label("Лицевой счет").select_option(SECOND)
+    filters.get_by_role("button", name="Показать").click()
+    of_second = demo.payments(SECOND, year=year)
+    expect(
+        page.get_by_role(
+            "table", name=re.compile(f"^Платежи по лицевому счету {SECOND} за {year} год,")
+        )
+    ).to_be_focused()
+    expect(payment_dates(page)).to_have_text(
+        [date_ru(paid_on) for _, paid_on in of_second[:per_page]]
+    )
+    expect(page.locator("#payments-table thead th")).to_have_text(
+        ["Дата", "Сумма", "Способ оплаты", "За месяц"]
+    )
+    assert portal.document_survived()
+    portal.audit()
+
+
+# --- Приборы учета ------------------------------------------------------------------------
+
+
+def fact(card, term: str):
+    """The value of a meter card's fact, by its term."""
+    return card.locator("dt", has_text=term).locator("xpath=following-sibling::dd[1]")
+
+
+@ON_BOTH_SCREENS
+def test_meters_with_their_facts_and_history(portal, demo, base_url):
+    page = portal.page
+    today = demo.today
+    meters = demo.meters(FIRST)
+    soon = next(row for row in meters if row.place and row.zones == 1)
+    # Verification far ahead for all but one, due in 30 days: that one is announced.
+    demo.verify_meters(FIRST)
+    demo.execute(
+        update(Meter)
+        .where(Meter.id == soon.id)
+        .values(next_verification_on=today + timedelta(days=30))
+    )
+    portal.register(DEMO_EMAIL)
+    portal.open_section("Приборы учета")
+    expect(page.get_by_role("heading", name="Приборы учета", level=1)).to_be_visible()
+    for meter in meters:
+        card = portal.meter_card(meter.service, meter.serial)
+        expect(fact(card, "Место установки")).to_have_text(meter.place)
+        due = today + timedelta(days=30 if meter.id == soon.id else 3 * 365)
+        expect(fact(card, "Следующая поверка")).to_contain_text(date_ru(due))
+        for zone in range(1, meter.zones + 1):
+            month, value = demo.readings(meter.id, zone)[0]
+            label = f"T{zone}: " if meter.zones > 1 else ""
+            expect(fact(card, "Последнее принятое показание")).to_contain_text(
+                f"{label}{value} {meter.unit} — за {month_ru(month)}"
+            )
+        warned = meter.id == soon.id
+        expect(card.get_by_text("скоро срок поверки")).to_have_count(1 if warned else 0)
+        expect(card.get_by_text("Срок поверки прибора истекает")).to_have_count(1 if warned else 0)
+        expect(card).not_to_contain_text("дистанционный сбор показаний")
+    expect(
+        portal.meter_card(soon.service, soon.serial).get_by_text("Срок поверки прибора истекает")
+    ).to_contain_text(f"{date_ru(today + timedelta(days=30))}. Закажите поверку заранее")
+    portal.audit()
+
+    # The second account's electricity meter reports by itself.
+    portal.choose_account(SECOND)
+    remote = next(row for row in demo.meters(SECOND) if row.is_remote_read)
+    expect(portal.meter_card(remote.service, remote.serial)).to_contain_text(
+        "дистанционный сбор показаний"
+    )
+    portal.audit()
+
+    # A meter's history: its readings by month, with the consumption since the month before.
+    portal.choose_account(FIRST)
+    serial = soon.serial
+    page.get_by_role("link", name=f"История показаний прибора № {serial}").click()
+    expect(page).to_have_url(f"{base_url}/cabinet/meters/{soon.id}")
+    expect(page.get_by_role("heading", name=f"Прибор учета № {serial}", level=1)).to_be_visible()
+    history = page.get_by_role("table", name=f"Показания прибора № {serial} по месяцам")
+    expect(history.locator("thead th")).to_have_text(
+        ["Месяц", "Показание", f"Расход, {soon.unit}", "Источник", "Состояние"]
+    )
+    readings = demo.readings(soon.id)
+    shown = [row for row in readings if row[0] > add_months(today.replace(day=1), -24)]
+    rows = history.locator("tbody tr")
+    expect(rows).to_have_count(len(shown))
+    for row, (month, value), (_, before) in zip(rows.all()[:3], shown, readings[1:], strict=False):
+        expect(row.get_by_role("cell")).to_have_text(
+            [month_ru(month), str(value), str(value - before), "система учета", "принято"]
+        )
+    # The oldest month shown counts from the reading before it, which is not shown.
+    expect(rows.last.get_by_role("cell").nth(2)).to_have_text(
+        str(shown[-1][1] - readings[len(shown)][1])
+    )
+    portal.audit()
