@@ -335,6 +335,7 @@ class Meter(db.Model):
     is_remote_read: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
 
+    account: Mapped[Account] = relationship()
     service: Mapped[Service] = relationship()
 
 

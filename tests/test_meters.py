@@ -14,9 +14,9 @@ from datetime import date, timedelta
 
 import pytest
 from cabinet_data import CabinetData
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
-from conftest import QueryCounter
+from conftest import QueryCounter, make_accounts
 from lkabonent.extensions import db
 from lkabonent.meters.services import (
     Outcome,
@@ -27,7 +27,7 @@ from lkabonent.meters.services import (
     parse_value,
     submit_readings,
 )
-from lkabonent.models import Meter, Reading
+from lkabonent.models import Account, Meter, Reading
 
 TODAY = date(2026, 11, 20)  # inside the window, 15th to 25th
 PORTAL = Reading.PORTAL
@@ -165,6 +165,7 @@ def test_a_stored_reading_is_kept_only_when_the_caller_commits(app, meter_id):
         ("0099999", 99999),  # leading zeros do not count as digits
         ("12 345", 12345),
         ("12\u00a0345", 12345),  # a non-breaking space copied from somewhere
+        ("0" * 5000 + "7", 7),  # more than int() takes in one string
     ],
 )
 def test_a_reading_in_whole_units_is_taken_with_leading_zeros_and_spaces(raw, value):
@@ -303,7 +304,7 @@ def test_consumption_above_three_times_the_monthly_mean_asks_to_confirm(app, dat
     assert list(submission.high) == [1]
     warning = submission.high[1]
     assert "после показания за октябрь 2026 — 31 м³" in warning
-    assert "втрое выше обычного" in warning
+    assert "более чем втрое больше обычного" in warning
     assert portal_values(app, meter_id) == {}
 
 
@@ -462,7 +463,7 @@ def test_outside_the_window_a_reading_is_refused_with_the_next_windows_dates(
     submission = submit(app, meter_id, "120", today=today)
 
     assert submission.outcome is Outcome.REFUSED
-    assert "«Холодное водоснабжение» принимаются с 15 по 25 число" in submission.message
+    assert "«Холодное водоснабжение» принимаются с 15-го по 25-е число" in submission.message
     assert f"Ближайший прием: с {first} по {last}." in submission.message
     assert readings_of(app, meter_id) == []
 
@@ -507,7 +508,7 @@ def test_a_meter_due_for_verification_today_still_takes_readings(app, data, acco
 @pytest.mark.parametrize(
     ("meter", "words"),
     [
-        ({"remote": True}, "передает показания дистанционно"),
+        ({"remote": True}, "передаются автоматически (дистанционно)"),
         ({"status": Meter.REMOVED}, "Прибор учета снят"),
     ],
     ids=["remote-read", "removed"],
@@ -520,6 +521,23 @@ def test_a_remote_read_or_removed_meter_is_refused(app, data, account_id, water,
     assert submission.outcome is Outcome.REFUSED
     assert words in submission.message
     assert readings_of(app, refused) == []
+
+
+def test_a_meter_of_a_closed_account_is_refused(app, data, water):
+    closed = make_accounts(app, 1, start=2000000500)[0]
+    with app.app_context():
+        db.session.execute(
+            update(Account).where(Account.id == closed.id).values(status=Account.CLOSED)
+        )
+        db.session.commit()
+    refused = data.meter(closed.id, water)
+
+    submission = submit(app, refused, "120")
+
+    assert submission.outcome is Outcome.REFUSED
+    assert "Лицевой счет закрыт" in submission.message
+    assert readings_of(app, refused) == []
+    assert not cards(app, closed.id)[0].accepts_readings
 
 
 # --- one reading per meter, zone and month -------------------------------------------------------

@@ -266,7 +266,6 @@ ACCOUNT_STATUSES = {Account.ACTIVE: "действующий", Account.CLOSED: "�
 METER_STATUSES = {Meter.ACTIVE: "действующий", Meter.REMOVED: "снят"}
 
 
-# Readings name their source and state in Russian in files; codes are accepted too.
 def kinds(time_zone: str) -> tuple[Kind, ...]:
     """Every kind of file, in the order a run imports them: a file may refer to rows of the
     kinds before it."""

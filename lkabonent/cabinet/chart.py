@@ -41,7 +41,6 @@ class Chart:
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
-    baseline: float = HEIGHT - BOTTOM
 
 
 def nice_step(peak: Decimal, ticks: int = TICKS) -> Decimal:

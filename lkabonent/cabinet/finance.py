@@ -25,6 +25,11 @@ def add_months(month: date, count: int) -> date:
     return date(serial // 12, serial % 12 + 1, 1)
 
 
+def months_between(earlier: date, later: date) -> int:
+    """How many months ``later`` is after ``earlier`` (days ignored)."""
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
 def month_end(month: date) -> date:
     """The last day of ``month``."""
     return add_months(month, 1) - timedelta(days=1)

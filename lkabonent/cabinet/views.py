@@ -96,6 +96,9 @@ def choose():
     return redirect(url_for(page if page in SELECTOR_PAGES else "cabinet.index"), 303)
 
 
+# Years the payments filter takes (a date cannot be outside them).
+MIN_YEAR, MAX_YEAR = 1, 9998
+
 # The main page's «Произведенные платежи» lists this many.
 LATEST_PAYMENTS = 3
 
@@ -111,7 +114,7 @@ def index():
     today = local_today()
     (debt,) = debts([account])
     cards = meter_cards(account.id, today)
-    closed = [card.window for card in cards if not card.window.is_open]
+    closed = [card.window for card in cards if card.accepts_readings and not card.window.is_open]
     return render_template(
         "cabinet/index.html",
         choice=choice,
@@ -162,7 +165,8 @@ def debt():
         "cabinet/debt.html",
         choice=choice,
         debts=rows,
-        total=sum((row.total for row in rows), start=0),
+        # An advance on one account pays none of another's debt.
+        total=sum((row.total for row in rows if row.total > 0), start=0),
         received=last_received(),
     )
 
@@ -173,6 +177,8 @@ def payments():
     choice = chosen_accounts()
     shown = [choice.selected] if request.args.get("account") else choice.accounts
     year = request.args.get("year", type=int)
+    if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+        abort(404)
     history = payment_history(
         PaymentFilter([account.id for account in shown], year),
         request.args.get("page", 1, type=int),

@@ -3,7 +3,7 @@
 
 import enum
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby, pairwise
@@ -14,9 +14,9 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from ..billing.readings import AlreadyExported, store_portal_reading
 from ..billing.services import ReadingWindow, reading_window
-from ..cabinet.finance import MONTHS_SHOWN, add_months
+from ..cabinet.finance import MONTHS_SHOWN, add_months, months_between
 from ..extensions import db
-from ..models import Meter, Reading, Service
+from ..models import Account, Meter, Reading, Service
 from ..text import date_ru, month_ru, number_ru, plural_ru
 
 # A meter's verification date is announced this many days ahead.
@@ -70,6 +70,11 @@ class MeterCard:
         return due is not None and self.today <= due <= self.today + VERIFICATION_NOTICE
 
     @property
+    def accepts_readings(self) -> bool:
+        """The meter takes readings in the portal on the days of its window."""
+        return refusal(self.meter, replace(self.window, is_open=True), self.today) is None
+
+    @property
     def refusal(self) -> str | None:
         """Why this meter takes no readings in the portal now, or None."""
         problem = refusal(self.meter, self.window, self.today)
@@ -97,12 +102,13 @@ def reading_month(today: date) -> date:
 
 def refusal(meter: Meter, window: ReadingWindow, today: date) -> str | None:
     """Why the portal takes no readings of ``meter`` today, in plain Russian, or None."""
+    if meter.account.status != Account.ACTIVE:
+        return "Лицевой счет закрыт: показания по нему не принимаются."
     if meter.status != Meter.ACTIVE:
         return "Прибор учета снят: показания по нему не принимаются."
     if meter.is_remote_read:
         return (
-            "Этот прибор учета передает показания дистанционно, сам: вводить их не нужно, "
-            "и портал их не принимает."
+            "Показания этого прибора передаются автоматически (дистанционно) — вводить их не нужно."
         )
     due = meter.next_verification_on
     if due is not None and due < today:
@@ -121,8 +127,8 @@ def refusal(meter: Meter, window: ReadingWindow, today: date) -> str | None:
 
 
 def window_days(window: ReadingWindow) -> str:
-    """«15 по 25 число» of a month."""
-    return f"{window.first_day.day} по {window.last_day.day} число месяца"
+    """«15-го по 25-е число месяца»."""
+    return f"{window.first_day.day}-го по {window.last_day.day}-е число месяца"
 
 
 def meter_cards(account_id: int, today: date) -> list[MeterCard]:
@@ -131,9 +137,10 @@ def meter_cards(account_id: int, today: date) -> list[MeterCard]:
     meters = db.session.scalars(
         select(Meter)
         .join(Meter.service)
+        .join(Meter.account)
         .where(Meter.account_id == account_id, Meter.status == Meter.ACTIVE)
         .order_by(Service.id, Meter.serial_number)
-        .options(contains_eager(Meter.service))
+        .options(contains_eager(Meter.service), contains_eager(Meter.account))
     ).all()
     return cards_of(meters, today)
 
@@ -199,7 +206,7 @@ def account_meter(account_ids: list[int], meter_id: int) -> Meter | None:
     return db.session.scalar(
         select(Meter)
         .where(Meter.id == meter_id, Meter.account_id.in_(account_ids))
-        .options(joinedload(Meter.service))
+        .options(joinedload(Meter.service), joinedload(Meter.account))
     )
 
 
@@ -289,11 +296,23 @@ class Submission:
     high: dict[int, str] = field(default_factory=dict)  # zones with unusual consumption
     message: str | None = None
     replaced: bool = False
+    rollover_confirmed: bool = False
+
+    @property
+    def confirmation(self) -> str:
+        """What a confirmation of these values sends back (see ``confirmation``)."""
+        return confirmation(self.values)
 
     @property
     def first_problem(self) -> int | None:
         """The first zone with an error or a question, where the form puts the focus."""
         return min((*self.errors, *self.rollover, *self.high), default=None)
+
+
+def confirmation(values: dict[int, str | None]) -> str:
+    """The values of every zone as one string: a confirmation holds for exactly the values
+    it was asked about, not for whatever is typed after ticking the box."""
+    return "|".join((values[zone] or "").strip() for zone in sorted(values))
 
 
 def submit_readings(
@@ -308,7 +327,8 @@ def submit_readings(
     readings, replacing an unexported earlier submission. The caller commits on STORED and
     rolls back otherwise (a refusal may come after some zones were stored)."""
     submission = Submission(
-        {zone: (values.get(zone) or "").strip() for zone in range(1, meter.zones + 1)}
+        {zone: (values.get(zone) or "").strip() for zone in range(1, meter.zones + 1)},
+        rollover_confirmed=rollover_confirmed,
     )
     problem = refusal(meter, reading_window(meter.service, today), today)
     if problem:
@@ -339,7 +359,7 @@ def submit_readings(
             continue
         used = _used(meter, last, value)
         mean = _monthly_mean(meter, past)
-        months = (month.year - last_month.year) * 12 + month.month - last_month.month
+        months = months_between(last_month, month)
         if (
             mean is not None
             and used > HIGH_CONSUMPTION_FACTOR * mean * months
@@ -347,7 +367,7 @@ def submit_readings(
         ):
             submission.high[zone] = (
                 f"Расход после показания за {month_ru(last_month)} — {number_ru(used)} "
-                f"{meter.service.unit}, больше чем втрое выше обычного (в среднем "
+                f"{meter.service.unit}, более чем втрое больше обычного (в среднем "
                 f"{number_ru(mean, 1)} {meter.service.unit} в месяц). Проверьте показание: не "
                 "перепутаны ли счетчики или разряды."
             )
@@ -408,7 +428,8 @@ def parse_value(raw: str, digits: int) -> tuple[int | None, str | None]:
         )
     if not (compact.isascii() and compact.isdigit()):
         return None, "Показание — это число: введите только цифры."
-    if len(compact.lstrip("0")) > digits:
+    compact = compact.lstrip("0") or "0"  # int() refuses over 4300 digits, zeros included
+    if len(compact) > digits:
         places = plural_ru(digits, "разряд", "разряда", "разрядов")
         return None, (
             f"У этого счетчика {digits} {places} до запятой: показание не может быть больше "
@@ -455,5 +476,5 @@ def _monthly_mean(meter: Meter, past: list[tuple[date, int]]) -> Decimal | None:
         return None
     used = sum(_used(meter, before, after) for (_, before), (_, after) in pairwise(past))
     (first, _), (last, _) = past[0], past[-1]
-    months = (last.year - first.year) * 12 + last.month - first.month
+    months = months_between(first, last)
     return Decimal(used) / months

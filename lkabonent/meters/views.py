@@ -8,7 +8,16 @@ from ..cabinet.views import chosen_accounts
 from ..extensions import db
 from ..htmx import is_htmx, render, wants_fragment
 from . import bp
-from .services import Outcome, account_meter, cards_of, meter_cards, meter_history, submit_readings
+from .services import (
+    Outcome,
+    account_meter,
+    cards_of,
+    confirmation,
+    meter_cards,
+    meter_history,
+    reading_month,
+    submit_readings,
+)
 
 STORED = "Показания приняты. Пока они не переданы в расчет, их можно исправить, отправив снова."
 REPLACED = "Показания исправлены: в расчет пойдут новые значения."
@@ -42,7 +51,7 @@ def meter(meter_id):
         "meters/meter.html",
         choice=choice,
         card=card,
-        history=meter_history(found, today.replace(day=1)),
+        history=meter_history(found, reading_month(today)),
     )
 
 
@@ -52,13 +61,14 @@ def submit(meter_id):
     card back; a browser without JavaScript, the meter's page or a redirect."""
     choice, found = _meter_or_404(meter_id)
     today = local_today()
+    typed = {zone: request.form.get(f"zone{zone}") for zone in range(1, found.zones + 1)}
     submission = submit_readings(
         found,
-        {zone: request.form.get(f"zone{zone}") for zone in range(1, found.zones + 1)},
+        typed,
         current_user.id,
         today,
-        rollover_confirmed=request.form.get("rollover") == "y",
-        high_confirmed=request.form.get("confirmed") == "y",
+        rollover_confirmed=request.form.get("rollover") == confirmation(typed),
+        high_confirmed=request.form.get("confirmed") == confirmation(typed),
     )
     stored = submission.outcome is Outcome.STORED
     if stored:
@@ -67,20 +77,25 @@ def submit(meter_id):
     else:
         db.session.rollback()
         notice = None
+    back = request.form.get("back")
     if stored and not is_htmx():
         flash(notice, "success")
-        back = request.form.get("back")
-        target = url_for(".meter", meter_id=meter_id) if back == "meter" else url_for(".index")
+        if back == "meter":
+            target = url_for(".meter", meter_id=meter_id)
+        else:
+            target = url_for(".index", account=found.account.number)
         return redirect(f"{target}#meter-{meter_id}", 303)
     (card,) = cards_of([found], today)
+    # The meter's page gets its history too (htmx swaps it out of band); the list has none.
+    history = not wants_fragment() or back == "meter"
     return render(
         "meters/meter.html",
         "meters/_partials/meter_card.html",
         status=200 if stored else 422,
         choice=choice,
         card=card,
-        history=None if wants_fragment() else meter_history(found, today.replace(day=1)),
+        history=meter_history(found, reading_month(today)) if history else None,
         submission=None if stored else submission,
         notice=notice,
-        back=request.form.get("back"),
+        back=back,
     )

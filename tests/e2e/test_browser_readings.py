@@ -261,7 +261,7 @@ def test_an_unusually_high_reading_is_stored_once_confirmed(portal, demo):
 
     portal.submit_readings(card, str(last + 500))
     expect(reading_field(card)).to_have_accessible_description(
-        f"Расход после показания за {month_ru(last_month)} — 500 м³, больше чем втрое выше "
+        f"Расход после показания за {month_ru(last_month)} — 500 м³, более чем втрое больше "
         "обычного (в среднем 4 м³ в месяц). Проверьте показание: не перепутаны ли счетчики или "
         "разряды."
     )
@@ -285,7 +285,7 @@ def test_the_usual_consumption_is_written_with_a_decimal_comma(portal, demo):
     card = portal.meter_card(hot.service, hot.serial)
     portal.submit_readings(card, "600")
     expect(reading_field(card)).to_have_accessible_description(
-        f"Расход после показания за {month_ru(last_month)} — 100 м³, больше чем втрое выше "
+        f"Расход после показания за {month_ru(last_month)} — 100 м³, более чем втрое больше "
         "обычного (в среднем 2,5 м³ в месяц). Проверьте показание: не перепутаны ли счетчики или "
         "разряды."
     )
@@ -304,7 +304,7 @@ def test_out_of_the_window_the_card_names_the_next_one(portal, demo):
     for meter in demo.meters(FIRST):
         card = portal.meter_card(meter.service, meter.serial)
         expect(card).to_contain_text(
-            f"Показания по услуге «{meter.service}» принимаются с {start} по {end} число "
+            f"Показания по услуге «{meter.service}» принимаются с {start}-го по {end}-е число "
             f"месяца. Ближайший прием: с {date_ru(first)} по {date_ru(last)}."
         )
     expect(page.get_by_role("button", name=SUBMIT)).to_have_count(0)
@@ -363,7 +363,7 @@ def test_meters_past_verification_or_read_remotely_take_no_readings(portal, demo
     remote = demo.meter(SECOND, "electricity")
     assert remote.is_remote_read
     card = portal.meter_card(remote.service, remote.serial)
-    expect(card).to_contain_text("передает показания дистанционно, сам: вводить их не нужно")
+    expect(card).to_contain_text("передаются автоматически (дистанционно) — вводить их не нужно")
     expect(card.get_by_role("textbox")).to_have_count(0)
     hot = demo.meter(SECOND, "hot_water")
     expect(
