@@ -6,7 +6,7 @@ import logging
 import math
 from datetime import timedelta
 from html.parser import HTMLParser
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
@@ -961,6 +961,54 @@ def test_any_input_gets_a_form_never_a_500(fuzz_client, form, values, htmx):
     assert "<form" in body
     assert ("<html" in body) is not htmx
     assert is_logged_in(fuzz_client)
+
+
+@pytest.fixture
+def meter_client(fuzz_client, accounts):
+    """The fuzz client with 1080000001 linked, its three-zone meter open for readings."""
+    app = fuzz_client.app
+    app.config["READING_WINDOW_ALWAYS_OPEN"] = True
+    assert link(fuzz_client, "1080000001", "Иванов").status_code == 303
+    data = CabinetData(app)
+    fuzz_client.meter_id = data.meter(accounts["1080000001"].id, data.service(), zones=3)
+    return fuzz_client
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(values=st.lists(JUNK, min_size=5, max_size=5), htmx=st.booleans())
+@example(values=["0" * 5000, "1" * 30, "-1", "1e3", "\x00"], htmx=True)
+def test_any_reading_gets_an_answer_never_a_500(meter_client, values, htmx):
+    """Point 21 for «Передать показания»: any text in the zones and the confirmations."""
+    fields = ("zone1", "zone2", "zone3", "rollover", "confirmed")
+    response = meter_client.post(
+        f"/cabinet/meters/{meter_client.meter_id}/readings",
+        dict(zip(fields, values, strict=True)),
+        htmx=htmx,
+    )
+    assert response.status_code in (200, 303, 422), response.get_data(as_text=True)[:2000]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    page=st.sampled_from(["/cabinet/", "/cabinet/charges", "/cabinet/payments", "/cabinet/debt"]),
+    values=st.lists(JUNK, min_size=4, max_size=4),
+    htmx=st.booleans(),
+)
+@example(page="/cabinet/payments", values=["", "0", "-5", "2026-13"], htmx=False)
+@example(page="/cabinet/payments", values=["", "99999999999999999999", "1", ""], htmx=True)
+def test_any_query_of_a_section_gets_an_answer_never_a_500(meter_client, page, values, htmx):
+    """Point 21 for the sections' parameters: account, year, page and month."""
+    query = dict(zip(("account", "year", "page", "month"), values, strict=True))
+    response = meter_client.get(f"{page}?{urlencode(query)}", htmx=htmx)
+    assert response.status_code in (200, 404), response.get_data(as_text=True)[:2000]
 
 
 @pytest.mark.parametrize(
