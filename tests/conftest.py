@@ -316,6 +316,31 @@ def accounts(app):
     return {row.number: row for row in rows}
 
 
+def run_together(engine, hook, targets) -> list[Exception]:
+    """Run the callables ``targets`` in threads at once, with ``hook`` listening to the engine's
+    statements (before_cursor_execute) meanwhile, e.g. to hold them at a barrier; the errors
+    they raised. Fails if one is still running after a minute."""
+    errors = []
+
+    def run(target):
+        try:
+            target()
+        except Exception as error:  # reported to the test; a thread must not swallow it
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    event.listen(engine, "before_cursor_execute", hook)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        event.remove(engine, "before_cursor_execute", hook)
+    assert not any(thread.is_alive() for thread in threads)
+    return errors
+
+
 class QueryCounter:
     """Counts the SQL statements an engine executes inside ``with``; ``statements`` holds them.
 

@@ -4,10 +4,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from conftest import NOW, make_accounts, make_user
+from conftest import NOW, make_accounts, make_user, run_together
 from lkabonent.cabinet.services import (
     LinkOutcome,
     link_account,
@@ -459,30 +459,16 @@ def test_concurrent_link_of_the_same_account_makes_one_link(app, app_context, ac
         if statement.lstrip().upper().startswith("UPDATE USERS"):
             at_lock.wait()
 
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before_lock)
-    outcomes, errors = [], []
+    outcomes = []
 
     def attempt():
-        try:
-            with app.app_context():
-                user = db.session.get(User, user_id)
-                outcome = link_account(user, "1080000001", "Иванов", "192.0.2.1")
-                db.session.commit()
-                outcomes.append(outcome)
-        except Exception as error:  # reported below; a thread must not swallow it
-            errors.append(error)
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            outcome = link_account(user, "1080000001", "Иванов", "192.0.2.1")
+            db.session.commit()
+            outcomes.append(outcome)
 
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    finally:
-        event.remove(engine, "before_cursor_execute", before_lock)
-
-    assert not any(thread.is_alive() for thread in threads)
+    errors = run_together(db.engine, before_lock, [attempt, attempt])
     assert errors == []
     assert sorted(outcome.value for outcome in outcomes) == ["already_linked", "linked"]
     assert db.session.scalar(select(func.count(AccountLink.id))) == 1

@@ -11,12 +11,13 @@ every submission runs in its own context and commits on STORED, as the view does
 
 import threading
 from datetime import date, timedelta
+from functools import partial
 
 import pytest
 from cabinet_data import CabinetData
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
-from conftest import QueryCounter, make_accounts
+from conftest import QueryCounter, make_accounts, run_together
 from lkabonent.extensions import db
 from lkabonent.meters.services import (
     Outcome,
@@ -590,27 +591,14 @@ def test_two_simultaneous_submissions_of_one_reading_store_one_row(app, meter_id
             arrived.add(threading.get_ident())
             together.wait()
 
-    results, errors = {}, []
+    results = {}
 
     def attempt(value: str):
-        try:
-            results[value] = submit(app, meter_id, value)
-        except Exception as error:  # reported below; a thread must not swallow it
-            errors.append(error)
+        results[value] = submit(app, meter_id, value)
 
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", meet)
-    threads = [threading.Thread(target=attempt, args=(value,)) for value in ("120", "121")]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    finally:
-        event.remove(engine, "before_cursor_execute", meet)
-
-    assert not any(thread.is_alive() for thread in threads)
+    errors = run_together(engine, meet, [partial(attempt, "120"), partial(attempt, "121")])
     assert errors == []
     assert {submission.outcome for submission in results.values()} == {Outcome.STORED}
     assert sorted(submission.replaced for submission in results.values()) == [False, True]
