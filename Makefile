@@ -1,6 +1,6 @@
 # lkabonent — the developer's commands. `make` alone lists them.
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres e2e lint format clean bench-import
+.PHONY: help install run test test-sqlite test-postgres e2e lint format clean bench-import bench
 
 PYTHON ?= python3
 VENV := .venv
@@ -47,6 +47,9 @@ format: install ## Format the code with ruff
 
 bench-import: install ## Time `flask billing import` of 1M and 2M charges on SQLite and PostgreSQL (BENCH_ARGS=--help)
 	$(BIN)/python tests/benchmarks/import_bench.py $(BENCH_ARGS)
+
+bench: install ## Measure the cabinet's pages under gunicorn on SQLite and PostgreSQL (BENCH_ARGS=--help)
+	$(BIN)/python tests/benchmarks/pages_bench.py $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment, caches and test artifacts
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis test-artifacts

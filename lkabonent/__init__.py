@@ -13,7 +13,7 @@ from .cli import register_commands
 from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .mail import public_url
-from .models import render_item
+from .models import Payment, render_item
 from .text import date_ru, moment_ru, money_ru, month_ru, number_ru, password_lifetime, plural_ru
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         public_url=public_url,
         password_lifetime=password_lifetime,
         plural_ru=plural_ru,
+        channel_labels=Payment.CHANNELS,
     )
     app.jinja_env.filters.update(
         moment_ru=moment_ru, date_ru=date_ru, month_ru=month_ru, money=money_ru, number=number_ru
@@ -220,8 +221,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Routes: public and auth pages, the cabinet, help, and development helpers in debug."""
-    from . import auth, cabinet, help
+    from . import auth, cabinet, health, help
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cabinet.bp)
     app.register_blueprint(help.bp)
