@@ -305,10 +305,6 @@ class Payment(db.Model):
     channel: Mapped[str] = mapped_column(String(16))
     month: Mapped[date | None]  # the month paid for, when the payer named one
 
-    @property
-    def channel_label(self) -> str:
-        return self.CHANNELS[self.channel]
-
 
 class Meter(db.Model):
     """A meter (прибор учета) installed for an account's service."""

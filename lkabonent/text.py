@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -34,11 +34,15 @@ def moment_ru(value: datetime) -> str:
     )
 
 
+# Pages write dozens of dates and months, from a few hundred distinct ones; Babel takes tens of
+# microseconds for each.
+@lru_cache(maxsize=4096)
 def date_ru(value: date) -> str:
     """A date as «27 ноября 2026»."""
     return format_date(value, "d MMMM y", locale="ru")
 
 
+@lru_cache(maxsize=1024)
 def month_ru(value: date) -> str:
     """A month as «ноябрь 2026»."""
     return format_date(value, "LLLL y", locale="ru")
@@ -54,6 +58,7 @@ def _money_format() -> tuple[str, str, str]:
     return symbols["group"], symbols["decimal"], template
 
 
+@lru_cache(maxsize=16384)
 def money_ru(value: Decimal) -> str:
     """Roubles as «1 234,56 ₽», as babel.numbers.format_currency(value, "RUB", locale="ru")
     writes them, several times faster: pages show dozens of sums."""
@@ -62,6 +67,7 @@ def money_ru(value: Decimal) -> str:
     return ("-" if value < 0 else "") + template.format(number)
 
 
+@lru_cache(maxsize=16384)
 def number_ru(value: Decimal | int, places: int = 3) -> str:
     """A quantity as «1 234,568»: Russian separators, up to ``places`` decimals, rounded half
     to even, as babel.numbers.format_decimal(value, "#,##0.###", locale="ru") writes it (with

@@ -9,7 +9,7 @@ import secrets
 
 from flask import request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..clock import utcnow
 from ..extensions import db, login_manager
@@ -88,19 +88,23 @@ def end_other_sessions(user: User) -> None:
     )
 
 
+# Every logged-in request runs it: built once, as building a select costs more than running it.
+_LIVE_USER = (
+    select(User)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        User.is_enabled.is_(True),
+        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.ended_at.is_(None),
+    )
+)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Flask-Login's loader: the user only while the session record is live."""
     token = session.get(TOKEN_KEY)
     if not token or not user_id.isdigit():
         return None
-    return db.session.scalar(
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            User.id == int(user_id),
-            User.is_enabled.is_(True),
-            UserSession.token_hash == _digest(token),
-            UserSession.ended_at.is_(None),
-        )
-    )
+    return db.session.scalar(_LIVE_USER, {"user_id": int(user_id), "token_hash": _digest(token)})

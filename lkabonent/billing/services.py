@@ -12,16 +12,16 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import BillingImport, Service
 
+_LAST_RECEIVED = select(func.max(BillingImport.finished_at)).where(
+    BillingImport.result.in_([BillingImport.DONE, BillingImport.PARTIAL]),
+    BillingImport.rows > BillingImport.rejected,
+)
+
 
 def last_received() -> datetime | None:
     """When data last came from the accounting system: the end of the latest import that took
     some rows in, or None."""
-    return db.session.scalar(
-        select(func.max(BillingImport.finished_at)).where(
-            BillingImport.result.in_([BillingImport.DONE, BillingImport.PARTIAL]),
-            BillingImport.rows > BillingImport.rejected,
-        )
-    )
+    return db.session.scalar(_LAST_RECEIVED)
 
 
 @dataclass(frozen=True)

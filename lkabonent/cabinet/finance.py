@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, func, select
 
 from ..extensions import db
 from ..models import Charge, Payment, Service
@@ -35,17 +35,20 @@ def month_end(month: date) -> date:
     return add_months(month, 1) - timedelta(days=1)
 
 
+# The statements of the pages are built once (bound values: account_id, month, ids…):
+# building a select costs more than running it.
+_CHARGE_MONTHS = (
+    select(Charge.month)
+    .distinct()
+    .where(Charge.account_id == bindparam("account_id"))
+    .order_by(Charge.month.desc())
+    .limit(MONTHS_SHOWN)
+)
+
+
 def charge_months(account_id: int) -> list[date]:
     """The months with charges, latest first, up to MONTHS_SHOWN."""
-    return list(
-        db.session.scalars(
-            select(Charge.month)
-            .distinct()
-            .where(Charge.account_id == account_id)
-            .order_by(Charge.month.desc())
-            .limit(MONTHS_SHOWN)
-        )
-    )
+    return list(db.session.scalars(_CHARGE_MONTHS, {"account_id": account_id}))
 
 
 @dataclass
@@ -77,27 +80,30 @@ class Statement:
     totals: ChargeTotals
 
 
+_STATEMENT = (
+    select(
+        Service.name,
+        Service.unit,
+        Service.is_penalty,
+        Charge.volume,
+        Charge.tariff,
+        Charge.accrued,
+        Charge.recalculation,
+        Charge.recalculation_reason,
+        Charge.benefit,
+        Charge.paid,
+        Charge.opening_balance,
+        Charge.closing_balance,
+    )
+    .join(Service, Service.id == Charge.service_id)
+    .where(Charge.account_id == bindparam("account_id"), Charge.month == bindparam("month"))
+    .order_by(Service.is_penalty, Service.id)
+)
+
+
 def statement(account_id: int, month: date) -> Statement:
     """The account's charges in ``month``, per service, with unit, volume and tariff."""
-    lines = db.session.execute(
-        select(
-            Service.name,
-            Service.unit,
-            Service.is_penalty,
-            Charge.volume,
-            Charge.tariff,
-            Charge.accrued,
-            Charge.recalculation,
-            Charge.recalculation_reason,
-            Charge.benefit,
-            Charge.paid,
-            Charge.opening_balance,
-            Charge.closing_balance,
-        )
-        .join(Service, Service.id == Charge.service_id)
-        .where(Charge.account_id == account_id, Charge.month == month)
-        .order_by(Service.is_penalty, Service.id)
-    ).all()
+    lines = db.session.execute(_STATEMENT, {"account_id": account_id, "month": month}).all()
     totals = ChargeTotals()
     for line in lines:
         totals.add(line)
@@ -123,21 +129,25 @@ class Consumption:
         return max((volume for _, volume in self.months if volume is not None), default=ZERO)
 
 
+_CONSUMPTION = (
+    select(Service.id, Service.name, Service.unit, Charge.month, Charge.volume)
+    .join(Service, Service.id == Charge.service_id)
+    .where(
+        Charge.account_id == bindparam("account_id"),
+        Charge.month.between(bindparam("first"), bindparam("latest")),
+        Charge.volume.is_not(None),
+        Service.is_penalty.is_(False),
+    )
+    .order_by(Service.id)
+)
+
+
 def consumption(account_id: int, latest: date) -> list[Consumption]:
     """Each service's volume in the MONTHS_SHOWN months up to ``latest``; services without any
     volume (пени, fixed fees) are left out."""
     first = add_months(latest, 1 - MONTHS_SHOWN)
-    rows = db.session.execute(
-        select(Service.id, Service.name, Service.unit, Charge.month, Charge.volume)
-        .join(Service, Service.id == Charge.service_id)
-        .where(
-            Charge.account_id == account_id,
-            Charge.month.between(first, latest),
-            Charge.volume.is_not(None),
-            Service.is_penalty.is_(False),
-        )
-        .order_by(Service.id)
-    ).all()
+    params = {"account_id": account_id, "first": first, "latest": latest}
+    rows = db.session.execute(_CONSUMPTION, params).all()
     span = [add_months(first, index) for index in range(MONTHS_SHOWN)]
     volumes: dict[int, dict[date, Decimal]] = defaultdict(dict)
     names = {}
@@ -182,74 +192,70 @@ class Debt:
         return self.paid + self.paid_since
 
 
+_LATEST_BILL = (
+    select(Charge.account_id, func.max(Charge.month).label("month"))
+    .where(Charge.account_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Charge.account_id)
+    .subquery()
+)
+# Built once, like every statement a page runs more than once: building costs more than running.
+_BILL_SUMS = (
+    select(
+        Charge.account_id,
+        Charge.month,
+        Service.is_penalty,
+        func.sum(Charge.opening_balance),
+        func.sum(Charge.accrued),
+        func.sum(Charge.recalculation),
+        func.sum(Charge.benefit),
+        func.sum(Charge.paid),
+        func.sum(Charge.closing_balance),
+    )
+    .join(
+        _LATEST_BILL,
+        and_(_LATEST_BILL.c.account_id == Charge.account_id, _LATEST_BILL.c.month == Charge.month),
+    )
+    .join(Service, Service.id == Charge.service_id)
+    .group_by(Charge.account_id, Charge.month, Service.is_penalty)
+)
+_PAID_AFTER = select(Payment.account_id, Payment.paid_on, Payment.amount).where(
+    Payment.account_id.in_(bindparam("ids", expanding=True)),
+    Payment.paid_on > bindparam("after"),
+)
+
+
 def debts(accounts: list) -> list[Debt]:
-    """The debt of each account (rows with id and number), in their order."""
+    """The debt of each account (rows with id and number), in their order: two queries."""
     result = {account.id: Debt(account.number) for account in accounts}
     if not result:
         return []
-    latest = (
-        select(Charge.account_id, func.max(Charge.month).label("month"))
-        .where(Charge.account_id.in_(result))
-        .group_by(Charge.account_id)
-        .subquery()
-    )
-    sums = db.session.execute(
-        select(
-            Charge.account_id,
-            Charge.month,
-            Service.is_penalty,
-            func.sum(Charge.opening_balance),
-            func.sum(Charge.accrued),
-            func.sum(Charge.recalculation),
-            func.sum(Charge.benefit),
-            func.sum(Charge.paid),
-            func.sum(Charge.closing_balance),
-        )
-        .join(
-            latest,
-            and_(latest.c.account_id == Charge.account_id, latest.c.month == Charge.month),
-        )
-        .join(Service, Service.id == Charge.service_id)
-        .group_by(Charge.account_id, Charge.month, Service.is_penalty)
-    ).all()
+    ids = {"ids": list(result)}
     for (
         account_id,
         month,
-        is_penalty,
+        penalty,
         opening,
         accrued,
         recalculation,
         benefit,
         paid,
         closing,
-    ) in sums:
+    ) in db.session.execute(_BILL_SUMS, ids):
         debt = result[account_id]
         debt.month = month
-        if is_penalty:
+        if penalty:
             debt.penalties = closing
         else:
             debt.opening, debt.charged = opening, accrued + recalculation - benefit
             debt.paid, debt.closing = paid, closing
-    billed = [debt_id for debt_id, debt in result.items() if debt.month]
-    if billed:
-        # Payments the accounting system received after each account's latest bill.
-        paid_since = db.session.execute(
-            select(Payment.account_id, func.sum(Payment.amount))
-            .where(
-                or_(
-                    *(
-                        and_(
-                            Payment.account_id == account_id,
-                            Payment.paid_on > month_end(result[account_id].month),
-                        )
-                        for account_id in billed
-                    )
-                )
-            )
-            .group_by(Payment.account_id)
-        ).all()
-        for account_id, amount in paid_since:
-            result[account_id].paid_since = amount
+    ends = {account_id: month_end(debt.month) for account_id, debt in result.items() if debt.month}
+    if ends:
+        # Payments the accounting system received after each account's latest bill: those after
+        # the earliest bill's end, counted where they come after their own account's.
+        after = {"ids": list(ends), "after": min(ends.values())}
+        for account_id, paid_on, amount in db.session.execute(_PAID_AFTER, after):
+            if paid_on > ends[account_id]:
+                result[account_id].paid_since += amount
     return [result[account.id] for account in accounts]
 
 
@@ -269,38 +275,43 @@ class PaymentHistory:
     years: list[int] = field(default_factory=list)
 
 
+_OF_ACCOUNTS = Payment.account_id.in_(bindparam("ids", expanding=True))
+_IN_DATES = Payment.paid_on.between(bindparam("first"), bindparam("last"))
+_PAYMENT_SPAN = select(func.min(Payment.paid_on), func.max(Payment.paid_on)).where(_OF_ACCOUNTS)
+_PAYMENT_COUNT = select(func.count(Payment.id)).where(_OF_ACCOUNTS, _IN_DATES)
+_PAYMENT_PAGE = (
+    select(Payment.account_id, Payment.paid_on, Payment.amount, Payment.channel, Payment.month)
+    .where(_OF_ACCOUNTS, _IN_DATES)
+    .order_by(Payment.paid_on.desc(), Payment.id.desc())
+    .limit(bindparam("limit", type_=Integer, literal_execute=True))
+    .offset(bindparam("offset", type_=Integer, literal_execute=True))
+)
+
+
 def payment_history(wanted: PaymentFilter, page: int, per_page: int) -> PaymentHistory:
-    """One page of payments, latest first; out-of-range pages clamp."""
-    where = [Payment.account_id.in_(wanted.account_ids)]
-    first, last = db.session.execute(
-        select(func.min(Payment.paid_on), func.max(Payment.paid_on)).where(*where)
-    ).one()
+    """One page of payments, latest first (account_id, paid_on, amount, channel, month);
+    out-of-range pages clamp."""
+    params = {"ids": wanted.account_ids, "first": date.min, "last": date.max}
+    first, last = db.session.execute(_PAYMENT_SPAN, params).one()
     years = list(range(last.year, first.year - 1, -1)) if first else []
     if wanted.year is not None:
-        where += [
-            Payment.paid_on >= date(wanted.year, 1, 1),
-            Payment.paid_on < date(wanted.year + 1, 1, 1),
-        ]
-    total = db.session.scalar(select(func.count(Payment.id)).where(*where))
+        params.update(first=date(wanted.year, 1, 1), last=date(wanted.year, 12, 31))
+    total = db.session.scalar(_PAYMENT_COUNT, params)
     pages = max(1, math.ceil(total / per_page))
     number = min(max(page, 1), pages)
-    rows = db.session.scalars(
-        select(Payment)
-        .where(*where)
-        .order_by(Payment.paid_on.desc(), Payment.id.desc())
-        .limit(per_page)
-        .offset((number - 1) * per_page)
-    ).all()
-    return PaymentHistory(Page(list(rows), number, pages), years)
+    params.update(limit=per_page, offset=(number - 1) * per_page)
+    rows = db.session.execute(_PAYMENT_PAGE, params).all()
+    return PaymentHistory(Page(rows, number, pages), years)
 
 
-def latest_payments(account_id: int, count: int) -> list[Payment]:
-    """The account's ``count`` latest payments, latest first."""
-    return list(
-        db.session.scalars(
-            select(Payment)
-            .where(Payment.account_id == account_id)
-            .order_by(Payment.paid_on.desc(), Payment.id.desc())
-            .limit(count)
-        )
-    )
+_LATEST_PAYMENTS = (
+    select(Payment.paid_on, Payment.amount, Payment.channel)
+    .where(Payment.account_id == bindparam("account_id"))
+    .order_by(Payment.paid_on.desc(), Payment.id.desc())
+    .limit(bindparam("count", type_=Integer, literal_execute=True))
+)
+
+
+def latest_payments(account_id: int, count: int) -> list:
+    """The account's ``count`` latest payments, latest first: date, amount, channel."""
+    return db.session.execute(_LATEST_PAYMENTS, {"account_id": account_id, "count": count}).all()

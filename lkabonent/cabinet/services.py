@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import utcnow
@@ -199,16 +199,20 @@ def linked_accounts(user: User, page: int, per_page: int) -> Page:
     return Page(items=list(items), number=number, pages=pages)
 
 
+# Every page of the cabinet runs it: built once (building a select costs more than running it).
+_CHOICE = (
+    select(Account.id, Account.number, Account.address, Account.status, AccountLink.selected_at)
+    .join(AccountLink, AccountLink.account_id == Account.id)
+    .where(AccountLink.user_id == bindparam("user_id"), AccountLink.unlinked_at.is_(None))
+    .order_by(Account.number)
+)
+
+
 def account_choice(user: User, requested: str | None = None) -> AccountChoice | None:
     """The accounts of the cabinet's selector and the one shown: the ``requested`` number,
     else the one the user last chose, else the first. None when ``requested`` is not one of
     the user's linked accounts (the caller answers 404, as for a missing one)."""
-    rows = db.session.execute(
-        select(Account.id, Account.number, Account.address, Account.status, AccountLink.selected_at)
-        .join(AccountLink, AccountLink.account_id == Account.id)
-        .where(AccountLink.user_id == user.id, AccountLink.unlinked_at.is_(None))
-        .order_by(Account.number)
-    ).all()
+    rows = db.session.execute(_CHOICE, {"user_id": user.id}).all()
     if requested is not None:
         chosen = next((row for row in rows if row.number == requested), None)
         return None if chosen is None else AccountChoice(rows, chosen)

@@ -6,10 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from itertools import groupby, pairwise
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..billing.readings import AlreadyExported, store_portal_reading
@@ -69,12 +70,12 @@ class MeterCard:
         due = self.meter.next_verification_on
         return due is not None and self.today <= due <= self.today + VERIFICATION_NOTICE
 
-    @property
+    @cached_property
     def accepts_readings(self) -> bool:
         """The meter takes readings in the portal on the days of its window."""
         return refusal(self.meter, replace(self.window, is_open=True), self.today) is None
 
-    @property
+    @cached_property
     def refusal(self) -> str | None:
         """Why this meter takes no readings in the portal now, or None."""
         problem = refusal(self.meter, self.window, self.today)
@@ -85,7 +86,7 @@ class MeterCard:
             return sent_already(reading_month(self.today), list(self.current.values()))
         return problem
 
-    @property
+    @cached_property
     def waiting(self) -> bool:
         """Readings are open for it and some zone has none for the current month."""
         return self.refusal is None and any(zone not in self.current for zone in self.zones)
@@ -131,40 +132,81 @@ def window_days(window: ReadingWindow) -> str:
     return f"{window.first_day.day}-го по {window.last_day.day}-е число месяца"
 
 
+# The statements of the cards are built once: building a select costs more than running it on
+# a page that makes several (bound values: account_id, meter_ids, month).
+_READING_COLUMNS = (
+    Reading.meter_id,
+    Reading.zone,
+    Reading.value,
+    Reading.month,
+    Reading.state,
+    Reading.source,
+    Reading.received_at,
+    Reading.rejection_reason,
+)
+_METERS_OF_ACCOUNT = (
+    select(Meter)
+    .join(Meter.service)
+    .join(Meter.account)
+    .where(Meter.account_id == bindparam("account_id"), Meter.status == Meter.ACTIVE)
+    .order_by(Service.id, Meter.serial_number)
+    .options(contains_eager(Meter.service), contains_eager(Meter.account))
+)
+# The latest reading before the month that was not rejected, per meter and zone; of two in one
+# month, the accounting system's.
+_RANKED = (
+    select(
+        *_READING_COLUMNS,
+        func.row_number()
+        .over(
+            partition_by=(Reading.meter_id, Reading.zone),
+            order_by=(
+                Reading.month.desc(),
+                case((Reading.source == Reading.BILLING, 0), else_=1),
+            ),
+        )
+        .label("rank"),
+    )
+    .where(
+        Reading.meter_id.in_(bindparam("meter_ids", expanding=True)),
+        Reading.month < bindparam("month"),
+        Reading.state != Reading.REJECTED,
+    )
+    .subquery()
+)
+_LATEST_ACCEPTED = select(_RANKED).where(_RANKED.c.rank == 1)
+_OF_MONTH = (
+    select(*_READING_COLUMNS)
+    .where(
+        Reading.meter_id.in_(bindparam("meter_ids", expanding=True)),
+        Reading.month == bindparam("month"),
+    )
+    .order_by(Reading.source.desc())  # the portal's before the accounting system's
+)
+
+
 def meter_cards(account_id: int, today: date) -> list[MeterCard]:
     """The account's meters in service, by service and serial number, as cards: three queries
     for any number of meters."""
-    meters = db.session.scalars(
-        select(Meter)
-        .join(Meter.service)
-        .join(Meter.account)
-        .where(Meter.account_id == account_id, Meter.status == Meter.ACTIVE)
-        .order_by(Service.id, Meter.serial_number)
-        .options(contains_eager(Meter.service), contains_eager(Meter.account))
-    ).all()
+    meters = db.session.scalars(_METERS_OF_ACCOUNT, {"account_id": account_id}).all()
     return cards_of(meters, today)
 
 
 def cards_of(meters: list[Meter], today: date) -> list[MeterCard]:
     """Cards of these meters: each with its last accepted reading per zone and this month's
     readings, in two queries."""
-    month = reading_month(today)
     cards = {
         meter.id: MeterCard(meter, reading_window(meter.service, today), today) for meter in meters
     }
     if not cards:
         return []
-    for row in _latest_accepted(list(cards), month):
+    params = {"meter_ids": list(cards), "month": reading_month(today)}
+    for row in db.session.execute(_LATEST_ACCEPTED, params):
         cards[row.meter_id].accepted[row.zone] = _last(row)
-    this_month = db.session.execute(
-        select(Reading)
-        .where(Reading.meter_id.in_(list(cards)), Reading.month == month)
-        .order_by(Reading.source.desc())  # the portal's before the accounting system's
-    ).scalars()
-    for reading in this_month:
-        card = cards[reading.meter_id]
-        if reading.source == Reading.BILLING or reading.zone not in card.current:
-            card.current[reading.zone] = _last(reading)
+    for row in db.session.execute(_OF_MONTH, params):
+        card = cards[row.meter_id]
+        if row.source == Reading.BILLING or row.zone not in card.current:
+            card.current[row.zone] = _last(row)
     return list(cards.values())
 
 
@@ -172,32 +214,6 @@ def _last(row) -> LastReading:
     return LastReading(
         row.value, row.month, row.state, row.source, row.received_at, row.rejection_reason
     )
-
-
-def _latest_accepted(meter_ids: list[int], month: date):
-    """The latest reading before ``month`` that was not rejected, per meter and zone; of two in
-    one month, the accounting system's."""
-    ranked = (
-        select(
-            Reading,
-            func.row_number()
-            .over(
-                partition_by=(Reading.meter_id, Reading.zone),
-                order_by=(
-                    Reading.month.desc(),
-                    case((Reading.source == Reading.BILLING, 0), else_=1),
-                ),
-            )
-            .label("rank"),
-        )
-        .where(
-            Reading.meter_id.in_(meter_ids),
-            Reading.month < month,
-            Reading.state != Reading.REJECTED,
-        )
-        .subquery()
-    )
-    return db.session.execute(select(ranked).where(ranked.c.rank == 1)).all()
 
 
 def account_meter(account_ids: list[int], meter_id: int) -> Meter | None:
@@ -233,15 +249,21 @@ class HistoryLine:
         return Reading.SOURCES[self.source]
 
 
+_HISTORY = (
+    select(*_READING_COLUMNS)
+    .where(
+        Reading.meter_id.in_(bindparam("meter_ids", expanding=True)),
+        Reading.month <= bindparam("latest"),
+    )
+    .order_by(Reading.zone, Reading.month, Reading.source.desc(), Reading.id)
+)
+
+
 def meter_history(meter: Meter, latest: date) -> list[HistoryLine]:
     """The meter's readings of the MONTHS_SHOWN months up to ``latest``, latest first. A
     month's consumption counts from the month before's accepted reading (the accounting
     system's, of two), across a rollover; a rejected reading has none."""
-    readings = db.session.scalars(
-        select(Reading)
-        .where(Reading.meter_id == meter.id, Reading.month <= latest)
-        .order_by(Reading.zone, Reading.month, Reading.source.desc(), Reading.id)
-    ).all()
+    readings = db.session.execute(_HISTORY, {"meter_ids": [meter.id], "latest": latest}).all()
     first_shown = add_months(latest, 1 - MONTHS_SHOWN)
     lines = []
     for _, by_zone in groupby(readings, key=lambda reading: reading.zone):
