@@ -8,7 +8,16 @@ import pytest
 from cabinet_data import CabinetData
 
 from conftest import QueryCounter, make_accounts
-from lkabonent.cabinet.chart import HEIGHT, TOP, charts, layout, nice_step, summary
+from lkabonent.cabinet.chart import (
+    HEIGHT,
+    TOP,
+    bars_svg,
+    charts,
+    layout,
+    nice_step,
+    summary,
+    table_rows,
+)
 from lkabonent.cabinet.finance import (
     MONTHS_SHOWN,
     Consumption,
@@ -263,3 +272,21 @@ def test_services_with_the_same_volume_every_month_get_no_chart(app_context):
         "Холодное водоснабжение"
     ]
     assert charts([flat]) == []
+
+
+def test_the_chart_is_written_as_markup_with_its_text_escaped(app_context):
+    chart = layout(
+        Consumption("Вода", "<м³>", [(date(2026, 9, 1), Decimal("4")), (date(2026, 10, 1), None)])
+    )
+    assert str(bars_svg(chart)) == (
+        f'<rect class="chart__bar" x="{chart.bars[0].x}" y="{chart.bars[0].y}" '
+        f'width="{chart.bars[0].width}" height="{chart.bars[0].height}">'
+        "<title>сентябрь 2026: 4 &lt;м³&gt;</title></rect>"
+    )
+    other = layout(series(["1.5", "2"] + [None] * 22))
+    rows = str(table_rows([chart, other]))
+    assert rows.startswith(
+        '<tr><th scope="row">октябрь 2026</th><td class="number">—</td>'
+        '<td class="number">2</td></tr>'
+    )
+    assert '<tr><th scope="row">сентябрь 2026</th><td class="number">4</td>' in rows

@@ -64,15 +64,10 @@ def table_rows(charts: list["Chart"]) -> Markup:
     written here for the same reason as the bars."""
     rows = []
     for index in reversed(range(len(charts[0].bars))):
+        # f-strings, not +: adding a str to Markup would escape the str.
         cells = "".join(
-            '<td class="number">'
-            + (
-                "—"
-                if chart.bars[index].volume is None
-                else escape(number_ru(chart.bars[index].volume))
-            )
-            + "</td>"
-            for chart in charts
+            f'<td class="number">{"—" if volume is None else escape(number_ru(volume))}</td>'
+            for volume in (chart.bars[index].volume for chart in charts)
         )
         month = escape(month_ru(charts[0].bars[index].month))
         rows.append(f'<tr><th scope="row">{month}</th>{cells}</tr>')
