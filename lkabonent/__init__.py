@@ -12,6 +12,7 @@ from . import config as default_config
 from .cli import register_commands
 from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from .links import fixed_url_builder
 from .mail import public_url
 from .models import Payment, render_item
 from .text import date_ru, moment_ru, money_ru, month_ru, number_ru, password_lifetime, plural_ru
@@ -46,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         password_lifetime=password_lifetime,
         plural_ru=plural_ru,
         channel_labels=Payment.CHANNELS,
+        fixed_url=fixed_url_builder(),
     )
     app.jinja_env.filters.update(
         moment_ru=moment_ru, date_ru=date_ru, month_ru=month_ru, money=money_ru, number=number_ru

@@ -48,6 +48,12 @@ def month_ru(value: date) -> str:
     return format_date(value, "LLLL y", locale="ru")
 
 
+@lru_cache(maxsize=1024)
+def month_genitive_ru(value: date) -> str:
+    """A month as «ноября 2026», after «с»."""
+    return format_date(value, "MMMM y", locale="ru")
+
+
 @cache
 def _money_format() -> tuple[str, str, str]:
     """Babel's Russian group and decimal separators and the pattern around the number."""

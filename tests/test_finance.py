@@ -11,11 +11,10 @@ from conftest import QueryCounter, make_accounts
 from lkabonent.cabinet.chart import (
     HEIGHT,
     TOP,
-    bars_svg,
-    charts,
     layout,
     nice_step,
     summary,
+    svg,
     table_rows,
 )
 from lkabonent.cabinet.finance import (
@@ -123,14 +122,17 @@ def test_a_statement_lists_services_with_penalties_last_and_adds_them_up(
     assert totals.to_pay == Decimal("110.00") + Decimal("53.43") + Decimal("13.21")
 
 
-def test_consumption_spans_24_months_with_gaps_and_leaves_out_services_without_volume(
+def test_consumption_spans_24_months_with_gaps_and_leaves_out_services_that_do_not_vary(
     app, data, account, services
 ):
     data.charge(account.id, OCTOBER, services["water"], volume="5", accrued="1")
     data.charge(account.id, date(2026, 8, 1), services["water"], volume="7.5", accrued="1")
     data.charge(account.id, date(2024, 10, 1), services["water"], volume="99", accrued="1")
-    data.charge(account.id, OCTOBER, services["repair"], accrued="1")  # no volume
-    data.charge(account.id, OCTOBER, services["penalty"], accrued="1")
+    # The same area every month, as a fee by area has, and a volume only out of the span.
+    data.charge(account.id, OCTOBER, services["repair"], volume="54.3", accrued="1")
+    data.charge(account.id, date(2026, 8, 1), services["repair"], volume="54.3", accrued="1")
+    data.charge(account.id, date(2024, 10, 1), services["repair"], volume="60", accrued="1")
+    data.charge(account.id, OCTOBER, services["penalty"], accrued="1")  # no volume
     with app.app_context():
         (water,) = consumption(account.id, OCTOBER)
     assert (water.name, water.unit) == ("Холодное водоснабжение", "м³")
@@ -265,24 +267,29 @@ def test_the_summary_says_the_chart_in_words(app_context):
     assert summary(series([None] * 24)).endswith("данных о потреблении нет.")
 
 
-def test_services_with_the_same_volume_every_month_get_no_chart(app_context):
-    flat = series(["54.3"] * 24)
-    assert not flat.varies and series(["1", "2"]).varies
-    assert [chart.name for chart in charts([flat, series(["1", None, "2"])])] == [
-        "Холодное водоснабжение"
-    ]
-    assert charts([flat]) == []
-
-
 def test_the_chart_is_written_as_markup_with_its_text_escaped(app_context):
     chart = layout(
         Consumption("Вода", "<м³>", [(date(2026, 9, 1), Decimal("4")), (date(2026, 10, 1), None)])
     )
-    assert str(bars_svg(chart)) == (
-        f'<rect class="chart__bar" x="{chart.bars[0].x}" y="{chart.bars[0].y}" '
-        f'width="{chart.bars[0].width}" height="{chart.bars[0].height}">'
-        "<title>сентябрь 2026: 4 &lt;м³&gt;</title></rect>"
+    drawn = str(svg(chart, "chart-2"))
+    assert drawn.startswith(
+        '<svg class="chart__svg" viewBox="0 0 720 220" role="img" '
+        'aria-labelledby="chart-2-title" aria-describedby="chart-2-desc" focusable="false">'
+        '<desc id="chart-2-desc">Вода, &lt;м³&gt;, с сентября 2026 по октябрь 2026: '
     )
+    # One bar, for the month with a volume; a tick line and its label per step of the axis.
+    assert (
+        drawn.count("<rect ") == 1
+        and (
+            f'<rect class="chart__bar" x="{chart.bars[0].x}" y="{chart.bars[0].y}" '
+            f'width="{chart.bars[0].width}" height="{chart.bars[0].height}">'
+            "<title>сентябрь 2026: 4 &lt;м³&gt;</title></rect>"
+        )
+        in drawn
+    )
+    assert drawn.count('<line class="chart__grid"') == len(chart.ticks) == 5
+    assert [label for _, label in chart.labels] == ["окт. 26"]
+    assert drawn.endswith('text-anchor="middle">окт. 26</text></svg>')
     other = layout(series(["1.5", "2"] + [None] * 22))
     rows = str(table_rows([chart, other]))
     assert rows.startswith(

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import read
 from ..models import BillingImport, Service
 
 _LAST_RECEIVED = select(func.max(BillingImport.finished_at)).where(
@@ -21,7 +21,7 @@ _LAST_RECEIVED = select(func.max(BillingImport.finished_at)).where(
 def last_received() -> datetime | None:
     """When data last came from the accounting system: the end of the latest import that took
     some rows in, or None."""
-    return db.session.scalar(_LAST_RECEIVED)
+    return read(_LAST_RECEIVED).scalar()
 
 
 @dataclass(frozen=True)

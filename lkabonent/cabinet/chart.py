@@ -1,27 +1,28 @@
-"""The consumption chart of Расчеты: bars per month for each service, laid out here and drawn
-by the template as inline SVG (no JavaScript), with a sentence and a table as its text."""
+"""The consumption chart of Расчеты: bars per month for each service, laid out and written
+here as inline SVG (no JavaScript), with a sentence and a table as its text."""
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from babel.dates import format_date
 from markupsafe import Markup, escape
 
-from ..text import month_ru, number_ru
+from ..text import month_genitive_ru, month_ru, number_ru
 from .finance import Consumption
 
 # The drawing's own units (the SVG scales to the page's width).
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 56, 8, 12, 28
+PLOT = HEIGHT - TOP - BOTTOM  # the bars' greatest height
 # A month label under every this many bars, counted from the latest.
 LABEL_EVERY = 3
 TICKS = 4
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):  # a page lays out a hundred: a tuple is built several times faster
     x: float
     y: float
     width: float
@@ -40,23 +41,39 @@ class Chart:
     ticks: list[tuple[float, str]]
     labels: list[tuple[float, str]]
     summary: str
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
 
 
-def bars_svg(chart: "Chart") -> Markup:
-    """The bars as SVG, each with its month and volume as a tooltip: written here, as a page has
-    a hundred of them and a template loop (or Markup.format) costs several times more."""
+def svg(chart: Chart, chart_id: str) -> Markup:
+    """The chart as inline SVG, titled by the element ``{chart_id}-title`` and described by
+    its summary; each bar has its month and volume as a tooltip. Written here rather than in
+    the template: a page has a hundred bars and labels, and a template loop costs several times
+    more."""
     unit = escape(chart.unit)
+    grid = "".join(
+        f'<line class="chart__grid" x1="{LEFT}" x2="{WIDTH}" y1="{y}" y2="{y}"/>'
+        f'<text class="chart__tick" x="{LEFT - 6}" y="{round(y + 4, 1)}" text-anchor="end">'
+        f"{label}</text>"
+        for y, label in chart.ticks
+    )
     bars = "".join(
         f'<rect class="chart__bar" x="{bar.x}" y="{bar.y}" width="{bar.width}" '
-        f'height="{bar.height}"><title>{escape(month_ru(bar.month))}: '
-        f"{escape(number_ru(bar.volume))} {unit}</title></rect>"
+        f'height="{bar.height}"><title>{month_ru(bar.month)}: '
+        f"{number_ru(bar.volume)} {unit}</title></rect>"
         for bar in chart.bars
         if bar.volume is not None
     )
-    return Markup(bars)  # noqa: S704 - numbers, and text escaped above
+    labels = "".join(
+        f'<text class="chart__label" x="{x}" y="{HEIGHT - 8}" text-anchor="middle">{label}</text>'
+        for x, label in chart.labels
+    )
+    # Escaped: the service's name and unit (the accounting system's data). Not escaped: the
+    # numbers, months and tick labels text.py writes, which hold no markup characters.
+    return Markup(  # noqa: S704
+        f'<svg class="chart__svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-labelledby="{chart_id}-title" aria-describedby="{chart_id}-desc" '
+        f'focusable="false"><desc id="{chart_id}-desc">{escape(chart.summary)}</desc>'
+        f"{grid}{bars}{labels}</svg>"
+    )
 
 
 def table_rows(charts: list["Chart"]) -> Markup:
@@ -64,14 +81,13 @@ def table_rows(charts: list["Chart"]) -> Markup:
     written here for the same reason as the bars."""
     rows = []
     for index in reversed(range(len(charts[0].bars))):
-        # f-strings, not +: adding a str to Markup would escape the str.
         cells = "".join(
-            f'<td class="number">{"—" if volume is None else escape(number_ru(volume))}</td>'
+            f'<td class="number">{"—" if volume is None else number_ru(volume)}</td>'
             for volume in (chart.bars[index].volume for chart in charts)
         )
-        month = escape(month_ru(charts[0].bars[index].month))
+        month = month_ru(charts[0].bars[index].month)
         rows.append(f'<tr><th scope="row">{month}</th>{cells}</tr>')
-    return Markup("".join(rows))  # noqa: S704 - numbers and months, escaped above
+    return Markup("".join(rows))  # noqa: S704 - numbers and months by text.py: no markup
 
 
 def nice_step(peak: Decimal, ticks: int = TICKS) -> Decimal:
@@ -84,32 +100,39 @@ def nice_step(peak: Decimal, ticks: int = TICKS) -> Decimal:
     return 10 * power  # not reached: raw < 10 × power by construction
 
 
+@lru_cache(maxsize=64)
+def columns(count: int) -> tuple[tuple[float, float, float], ...]:
+    """Where each of ``count`` bars stands: its left edge, its width and its middle, in tenths
+    of a unit (finer than any screen shows); the same in every chart of a page."""
+    slot = (WIDTH - LEFT - RIGHT) / count
+    return tuple(
+        (
+            round(LEFT + index * slot + slot * 0.15, 1),
+            round(slot * 0.7, 1),
+            round(LEFT + index * slot + slot / 2, 1),
+        )
+        for index in range(count)
+    )
+
+
 def layout(series: Consumption) -> Chart:
     """The bars and axes of one service's chart."""
     count = len(series.months)
-    slot = (WIDTH - LEFT - RIGHT) / count
-    plot = HEIGHT - TOP - BOTTOM
-    step = nice_step(series.peak) if series.peak > 0 else Decimal(1)
-    top = step * TICKS
+    peak = series.peak
+    step = nice_step(peak) if peak > 0 else Decimal(1)
+    scale = PLOT / float(step * TICKS)
     bars = []
-    for index, (month, volume) in enumerate(series.months):
-        height = float((volume or 0) / top) * plot
-        bars.append(
-            Bar(  # in tenths of a unit: finer than any screen shows
-                x=round(LEFT + index * slot + slot * 0.15, 1),
-                y=round(TOP + plot - height, 1),
-                width=round(slot * 0.7, 1),
-                height=round(height, 1),
-                month=month,
-                volume=volume,
-            )
-        )
+    for (x, width, _), (month, volume) in zip(columns(count), series.months, strict=True):
+        height = round(float(volume) * scale, 1) if volume else 0.0
+        bars.append(Bar(x, round(TOP + PLOT - height, 1), width, height, month, volume))
     ticks = [
-        (round(TOP + plot - plot * i / TICKS, 1), number_ru(step * i)) for i in range(TICKS + 1)
+        (round(TOP + PLOT - PLOT * i / TICKS, 1), number_ru(step * i)) for i in range(TICKS + 1)
     ]
     labels = [
-        (round(LEFT + index * slot + slot / 2, 1), short_month(month))
-        for index, (month, _) in enumerate(series.months)
+        (middle, short_month(month))
+        for index, ((_, _, middle), (month, _)) in enumerate(
+            zip(columns(count), series.months, strict=True)
+        )
         if (count - 1 - index) % LABEL_EVERY == 0
     ]
     return Chart(series.name, series.unit, bars, ticks, labels, summary(series))
@@ -125,7 +148,7 @@ def summary(series: Consumption) -> str:
     """The chart in a sentence: its span, the mean, the peak and the latest month."""
     known = [(month, volume) for month, volume in series.months if volume is not None]
     first, last = series.months[0][0], series.months[-1][0]
-    since = format_date(first, "MMMM y", locale="ru")  # genitive: «с ноября 2024»
+    since = month_genitive_ru(first)
     text = f"{series.name}, {series.unit}, с {since} по {month_ru(last)}: "
     if not known:
         return text + "данных о потреблении нет."
@@ -139,5 +162,5 @@ def summary(series: Consumption) -> str:
 
 
 def charts(series: list[Consumption]) -> list[Chart]:
-    """A chart for each service whose volume varies."""
-    return [layout(one) for one in series if one.varies]
+    """A chart for each service of ``series``."""
+    return [layout(one) for one in series]

@@ -2,15 +2,16 @@
 payments. Each function answers from a constant number of queries, whatever the rows."""
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 
-from sqlalchemy import Integer, and_, bindparam, func, select
+from sqlalchemy import BigInteger, Integer, and_, bindparam, func, select, type_coerce
 
-from ..extensions import db
-from ..models import Charge, Payment, Service
+from ..extensions import read
+from ..models import VOLUME_PLACES, Charge, Payment, Service
 from .services import Page
 
 ZERO = Decimal(0)
@@ -48,7 +49,7 @@ _CHARGE_MONTHS = (
 
 def charge_months(account_id: int) -> list[date]:
     """The months with charges, latest first, up to MONTHS_SHOWN."""
-    return list(db.session.scalars(_CHARGE_MONTHS, {"account_id": account_id}))
+    return list(read(_CHARGE_MONTHS, {"account_id": account_id}).scalars())
 
 
 @dataclass
@@ -103,7 +104,7 @@ _STATEMENT = (
 
 def statement(account_id: int, month: date) -> Statement:
     """The account's charges in ``month``, per service, with unit, volume and tariff."""
-    lines = db.session.execute(_STATEMENT, {"account_id": account_id, "month": month}).all()
+    lines = read(_STATEMENT, {"account_id": account_id, "month": month}).all()
     totals = ChargeTotals()
     for line in lines:
         totals.add(line)
@@ -119,45 +120,51 @@ class Consumption:
     months: list  # [(month, volume or None)] over the whole span, gaps as None
 
     @property
-    def varies(self) -> bool:
-        """The volume changed from month to month: a service charged by area or by residents
-        has the same every month, and a chart of it would say nothing."""
-        return len({volume for _, volume in self.months if volume is not None}) > 1
-
-    @property
     def peak(self) -> Decimal:
         return max((volume for _, volume in self.months if volume is not None), default=ZERO)
 
 
+# Volumes come as the scaled integers the column stores (models.Fixed) and become Decimals
+# only once the series is known to vary: most services' volume is the same every month. The
+# services' names come apart: joined, they would cost each of the rows.
 _CONSUMPTION = (
-    select(Service.id, Service.name, Service.unit, Charge.month, Charge.volume)
-    .join(Service, Service.id == Charge.service_id)
+    select(Charge.service_id, Charge.month, type_coerce(Charge.volume, BigInteger))
     .where(
         Charge.account_id == bindparam("account_id"),
         Charge.month.between(bindparam("first"), bindparam("latest")),
         Charge.volume.is_not(None),
-        Service.is_penalty.is_(False),
     )
+    .order_by(Charge.service_id)
+)
+_METERED_SERVICES = (
+    select(Service.id, Service.name, Service.unit)
+    .where(Service.id.in_(bindparam("ids", expanding=True)), Service.is_penalty.is_(False))
     .order_by(Service.id)
 )
 
 
 def consumption(account_id: int, latest: date) -> list[Consumption]:
-    """Each service's volume in the MONTHS_SHOWN months up to ``latest``; services without any
-    volume (пени, fixed fees) are left out."""
+    """The volume of each service whose volume varies, in the MONTHS_SHOWN months up to
+    ``latest``: a chart of a constant (a fee by area or by residents) would say nothing, and
+    services without any volume (пени, fixed fees) have none to show. Two queries."""
     first = add_months(latest, 1 - MONTHS_SHOWN)
-    params = {"account_id": account_id, "first": first, "latest": latest}
-    rows = db.session.execute(_CONSUMPTION, params).all()
+    rows = read(_CONSUMPTION, {"account_id": account_id, "first": first, "latest": latest}).all()
+    varying = {}
+    for service_id, of_service in groupby(rows, key=itemgetter(0)):
+        scaled = {month: volume for _, month, volume in of_service}
+        if len(set(scaled.values())) > 1:
+            varying[service_id] = scaled
     span = [add_months(first, index) for index in range(MONTHS_SHOWN)]
-    volumes: dict[int, dict[date, Decimal]] = defaultdict(dict)
-    names = {}
-    for row in rows:
-        volumes[row.id][row.month] = row.volume
-        names[row.id] = (row.name, row.unit)
     return [
-        Consumption(*names[service_id], [(month, by_month.get(month)) for month in span])
-        for service_id, by_month in volumes.items()
+        Consumption(
+            name, unit, [(month, _volume(varying[service_id].get(month))) for month in span]
+        )
+        for service_id, name, unit in read(_METERED_SERVICES, {"ids": list(varying)})
     ]
+
+
+def _volume(scaled: int | None) -> Decimal | None:
+    return None if scaled is None else Decimal(scaled).scaleb(-VOLUME_PLACES)
 
 
 @dataclass
@@ -240,7 +247,7 @@ def debts(accounts: list) -> list[Debt]:
         benefit,
         paid,
         closing,
-    ) in db.session.execute(_BILL_SUMS, ids):
+    ) in read(_BILL_SUMS, ids):
         debt = result[account_id]
         debt.month = month
         if penalty:
@@ -253,7 +260,7 @@ def debts(accounts: list) -> list[Debt]:
         # Payments the accounting system received after each account's latest bill: those after
         # the earliest bill's end, counted where they come after their own account's.
         after = {"ids": list(ends), "after": min(ends.values())}
-        for account_id, paid_on, amount in db.session.execute(_PAID_AFTER, after):
+        for account_id, paid_on, amount in read(_PAID_AFTER, after):
             if paid_on > ends[account_id]:
                 result[account_id].paid_since += amount
     return [result[account.id] for account in accounts]
@@ -292,15 +299,15 @@ def payment_history(wanted: PaymentFilter, page: int, per_page: int) -> PaymentH
     """One page of payments, latest first (account_id, paid_on, amount, channel, month);
     out-of-range pages clamp."""
     params = {"ids": wanted.account_ids, "first": date.min, "last": date.max}
-    first, last = db.session.execute(_PAYMENT_SPAN, params).one()
+    first, last = read(_PAYMENT_SPAN, params).one()
     years = list(range(last.year, first.year - 1, -1)) if first else []
     if wanted.year is not None:
         params.update(first=date(wanted.year, 1, 1), last=date(wanted.year, 12, 31))
-    total = db.session.scalar(_PAYMENT_COUNT, params)
+    total = read(_PAYMENT_COUNT, params).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     number = min(max(page, 1), pages)
     params.update(limit=per_page, offset=(number - 1) * per_page)
-    rows = db.session.execute(_PAYMENT_PAGE, params).all()
+    rows = read(_PAYMENT_PAGE, params).all()
     return PaymentHistory(Page(rows, number, pages), years)
 
 
@@ -314,4 +321,4 @@ _LATEST_PAYMENTS = (
 
 def latest_payments(account_id: int, count: int) -> list:
     """The account's ``count`` latest payments, latest first: date, amount, channel."""
-    return db.session.execute(_LATEST_PAYMENTS, {"account_id": account_id, "count": count}).all()
+    return read(_LATEST_PAYMENTS, {"account_id": account_id, "count": count}).all()

@@ -11,7 +11,7 @@ from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import db, read
 from ..models import Account, AccountContact, AccountLink, LinkFailure, User
 
 NUMBER_PATTERN = re.compile(r"[0-9A-Z]{10}")
@@ -212,7 +212,7 @@ def account_choice(user: User, requested: str | None = None) -> AccountChoice | 
     """The accounts of the cabinet's selector and the one shown: the ``requested`` number,
     else the one the user last chose, else the first. None when ``requested`` is not one of
     the user's linked accounts (the caller answers 404, as for a missing one)."""
-    rows = db.session.execute(_CHOICE, {"user_id": user.id}).all()
+    rows = read(_CHOICE, {"user_id": user.id}).all()
     if requested is not None:
         chosen = next((row for row in rows if row.number == requested), None)
         return None if chosen is None else AccountChoice(rows, chosen)

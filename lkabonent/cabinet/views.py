@@ -11,7 +11,7 @@ from ..extensions import db, login_manager
 from ..htmx import redirect_to, render, wants_fragment
 from ..meters.services import meter_cards
 from . import bp
-from .chart import bars_svg, charts, table_rows
+from .chart import charts, svg, table_rows
 from .finance import (
     PaymentFilter,
     add_months,
@@ -153,7 +153,7 @@ def charges():
         context["statement"] = statement(account.id, month)
         if not wants_fragment():
             context["charts"] = charts(consumption(account.id, months[0]))
-            context.update(bars_svg=bars_svg, table_rows=table_rows)
+            context.update(chart_svg=svg, table_rows=table_rows)
     return render("cabinet/charges.html", "cabinet/_partials/charges_table.html", **context)
 
 
