@@ -9,10 +9,11 @@ from flask_login import current_user
 from sqlalchemy import event
 
 from . import config as default_config
+from .cabinet.finance import month_param
 from .cli import register_commands
 from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
-from .links import fixed_url_builder
+from .links import template_url_for
 from .mail import public_url
 from .models import Payment, render_item
 from .text import date_ru, moment_ru, money_ru, month_ru, number_ru, password_lifetime, plural_ru
@@ -47,10 +48,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         password_lifetime=password_lifetime,
         plural_ru=plural_ru,
         channel_labels=Payment.CHANNELS,
-        fixed_url=fixed_url_builder(),
+        url_for=template_url_for(),
     )
     app.jinja_env.filters.update(
-        moment_ru=moment_ru, date_ru=date_ru, month_ru=month_ru, money=money_ru, number=number_ru
+        moment_ru=moment_ru,
+        date_ru=date_ru,
+        month_ru=month_ru,
+        money=money_ru,
+        number=number_ru,
+        month_param=month_param,
     )
     return app
 

@@ -3,9 +3,10 @@
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache, lru_cache
+from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from flask import current_app
 
 
@@ -28,10 +29,15 @@ def password_lifetime() -> str:
 
 
 def moment_ru(value: datetime) -> str:
-    """A moment in the settlement centre's time zone, as «27 ноября 2026, 13:05»."""
-    return format_datetime(
-        value, "d MMMM y, HH:mm", tzinfo=current_app.config["TIME_ZONE"], locale="ru"
-    )
+    """A moment in the settlement centre's time zone, as «27 ноября 2026, 13:05»: what Babel's
+    format_datetime(value, "d MMMM y, HH:mm", locale="ru") writes, from the cached date."""
+    local = value.astimezone(_zone(current_app.config["TIME_ZONE"]))
+    return f"{date_ru(local.date())}, {local:%H:%M}"
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 # Pages write dozens of dates and months, from a few hundred distinct ones; Babel takes tens of

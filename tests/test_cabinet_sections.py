@@ -168,7 +168,7 @@ def test_an_unlinked_account_is_no_longer_the_chosen_one(user, household):
 # --- Расчеты --------------------------------------------------------------------------------
 
 
-def test_charges_page_shows_the_latest_month_with_totals_and_the_chart(user, household):
+def test_charges_page_shows_the_latest_month_with_totals_and_where_the_charts_load(user, household):
     response = user.get("/cabinet/charges")
     words = text_of(response)
     assert response.status_code == 200
@@ -181,6 +181,19 @@ def test_charges_page_shows_the_latest_month_with_totals_and_the_chart(user, hou
     assert "Итого 1 032,12 ₽ -10,00 ₽ 0,00 ₽ 100,00 ₽ 1 147,74 ₽" in words
     assert "Долг на начало месяца: 225,62 ₽" in words
     body = body_of(response)
+    # The charts come by htmx once the page is shown, or by the link without JavaScript.
+    charts = f"/cabinet/charges/consumption?account={household['mine'].number}"
+    assert f'hx-get="{charts}" hx-trigger="load" hx-swap="outerHTML"' in body
+    assert f'<a href="{charts}">Графики потребления по месяцам</a>' in body
+    assert 'role="img"' not in body
+    assert "<script" not in body.split("<main", 1)[1]
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_consumption_charts_of_the_services_whose_volume_varies(user, household, htmx):
+    response = user.get("/cabinet/charges/consumption", htmx=htmx)
+    body = body_of(response)
+    assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
     # A chart per service whose volume varies (cold water; electricity has one month only,
     # пени no volume), with its description as text.
     assert body.count('role="img"') == 1
@@ -190,7 +203,16 @@ def test_charges_page_shows_the_latest_month_with_totals_and_the_chart(user, hou
         body,
     )
     assert "Потребление по месяцам таблицей" in body
-    assert "<script" not in body.split("<main", 1)[1]
+    # htmx gets the section it swaps in for the link; a browser, a page with the menu.
+    assert body.lstrip().startswith('<section id="charts"') is htmx
+    assert ("<html" in body) is not htmx
+
+
+def test_consumption_without_charges_says_so(user, household):
+    spare = household["spare"].number
+    assert "Начислений по лицевому счету" in text_of(
+        user.get(f"/cabinet/charges/consumption?account={spare}")
+    )
 
 
 def test_charges_fragment_swaps_the_month_only(user):
@@ -392,6 +414,7 @@ def test_without_javascript_a_reading_redirects_back_with_a_notice(user, househo
 ACCOUNT_PAGES = {
     "cabinet.index",
     "cabinet.charges",
+    "cabinet.consumption",
     "cabinet.debt",
     "cabinet.payments",
     "cabinet.meters.index",
@@ -482,6 +505,8 @@ PAGES = [
     ("/cabinet/", False),
     ("/cabinet/charges", False),
     ("/cabinet/charges?month=2026-10", True),
+    ("/cabinet/charges/consumption", False),
+    ("/cabinet/charges/consumption", True),
     ("/cabinet/debt", False),
     ("/cabinet/payments", False),
     ("/cabinet/payments?page=1", True),

@@ -20,9 +20,11 @@ from sqlalchemy import select, update
 from conftest import QueryCounter, make_accounts, run_together
 from lkabonent.extensions import db
 from lkabonent.meters.services import (
+    HistoryLine,
     Outcome,
     Submission,
     account_meter,
+    history_rows,
     meter_cards,
     meter_history,
     parse_value,
@@ -875,6 +877,25 @@ def test_history_shows_a_rejected_reading_with_its_reason_but_counts_from_the_on
     rejected = lines[1]
     assert (rejected.state_label, rejected.rejection_reason) == ("отклонено", "Опечатка")
     assert rejected.source_label == "портал"
+
+
+def test_history_rows_are_written_with_the_reason_escaped():
+    lines = [
+        HistoryLine(NOVEMBER, 2, 1300, 25, Reading.BILLING, Reading.ACCEPTED, None),
+        HistoryLine(OCTOBER, 1, 500, None, PORTAL, Reading.REJECTED, "<b>Опечатка</b> & т. п."),
+    ]
+    assert str(history_rows(lines, zoned=True)) == (
+        '<tr><td>ноябрь 2026</td><td>T2</td><td class="number">1300</td>'
+        '<td class="number">25</td><td>система учета</td><td>'
+        '<span class="state state--accepted">принято</span></td></tr>'
+        '<tr><td>октябрь 2026</td><td>T1</td><td class="number">500</td>'
+        '<td class="number">—</td><td>портал</td><td>'
+        '<span class="state state--rejected">отклонено</span>: '
+        "&lt;b&gt;Опечатка&lt;/b&gt; &amp; т. п.</td></tr>"
+    )
+    # A meter of one zone has no zone column; a large consumption has its thousands apart.
+    (one,) = history_rows([lines[0]._replace(consumption=12345)], zoned=False).split("</tr>")[:1]
+    assert "<td>T2</td>" not in one and '<td class="number">12\u00a0345</td>' in one
 
 
 def test_history_after_a_month_with_two_readings_counts_from_the_accounting_systems(

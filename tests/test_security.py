@@ -998,7 +998,15 @@ def test_any_reading_gets_an_answer_never_a_500(meter_client, values, htmx):
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
-    page=st.sampled_from(["/cabinet/", "/cabinet/charges", "/cabinet/payments", "/cabinet/debt"]),
+    page=st.sampled_from(
+        [
+            "/cabinet/",
+            "/cabinet/charges",
+            "/cabinet/charges/consumption",
+            "/cabinet/payments",
+            "/cabinet/debt",
+        ]
+    ),
     values=st.lists(JUNK, min_size=4, max_size=4),
     htmx=st.booleans(),
 )

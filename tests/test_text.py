@@ -1,15 +1,18 @@
 """Russian text helpers: plural forms, the emailed password's lifetime, and money, quantities
 and dates as Babel writes them in Russian."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal
+from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lkabonent.text import date_ru, money_ru, month_ru, number_ru, plural_ru
+from lkabonent import config as default_config
+from lkabonent.text import date_ru, moment_ru, money_ru, month_ru, number_ru, plural_ru
 
 
 @pytest.mark.parametrize(
@@ -72,3 +75,22 @@ def test_quantities_drop_trailing_zeros():
 def test_dates_and_months_in_russian():
     assert date_ru(date(2026, 11, 27)) == "27 ноября 2026"
     assert month_ru(date(2026, 11, 1)) == "ноябрь 2026"
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    )
+)
+def test_moments_are_written_as_babel_writes_them_in_the_centres_time_zone(value):
+    app = Flask(__name__)
+    app.config["TIME_ZONE"] = zone = default_config.TIME_ZONE
+    with app.app_context():
+        assert moment_ru(value) == format_datetime(
+            value, "d MMMM y, HH:mm", tzinfo=zone, locale="ru"
+        )
+
+
+def test_a_moment_is_said_in_local_time(app):
+    with app.app_context():  # Europe/Simferopol: UTC+3
+        assert moment_ru(datetime(2026, 11, 27, 22, 5, tzinfo=UTC)) == "28 ноября 2026, 01:05"

@@ -23,10 +23,10 @@ TICKS = 4
 
 
 class Bar(NamedTuple):  # a page lays out a hundred: a tuple is built several times faster
-    x: float
-    y: float
-    width: float
-    height: float
+    x: int
+    y: int
+    width: int
+    height: int
     month: date
     volume: Decimal | None
 
@@ -38,8 +38,8 @@ class Chart:
     name: str
     unit: str
     bars: list[Bar]
-    ticks: list[tuple[float, str]]
-    labels: list[tuple[float, str]]
+    ticks: list[tuple[int, str]]
+    labels: list[tuple[int, str]]
     summary: str
 
 
@@ -51,7 +51,7 @@ def svg(chart: Chart, chart_id: str) -> Markup:
     unit = escape(chart.unit)
     grid = "".join(
         f'<line class="chart__grid" x1="{LEFT}" x2="{WIDTH}" y1="{y}" y2="{y}"/>'
-        f'<text class="chart__tick" x="{LEFT - 6}" y="{round(y + 4, 1)}" text-anchor="end">'
+        f'<text class="chart__tick" x="{LEFT - 6}" y="{y + 4}" text-anchor="end">'
         f"{label}</text>"
         for y, label in chart.ticks
     )
@@ -101,33 +101,32 @@ def nice_step(peak: Decimal, ticks: int = TICKS) -> Decimal:
 
 
 @lru_cache(maxsize=64)
-def columns(count: int) -> tuple[tuple[float, float, float], ...]:
-    """Where each of ``count`` bars stands: its left edge, its width and its middle, in tenths
-    of a unit (finer than any screen shows); the same in every chart of a page."""
+def columns(count: int) -> tuple[tuple[int, int, int], ...]:
+    """Where each of ``count`` bars stands: its left edge, its width and its middle, in whole
+    units (the drawing is as wide as a phone's screen in pixels, so a unit is about a pixel);
+    the same in every chart of a page."""
     slot = (WIDTH - LEFT - RIGHT) / count
     return tuple(
         (
-            round(LEFT + index * slot + slot * 0.15, 1),
-            round(slot * 0.7, 1),
-            round(LEFT + index * slot + slot / 2, 1),
+            round(LEFT + index * slot + slot * 0.15),
+            round(slot * 0.7),
+            round(LEFT + index * slot + slot / 2),
         )
         for index in range(count)
     )
 
 
 def layout(series: Consumption) -> Chart:
-    """The bars and axes of one service's chart."""
+    """The bars and axes of one service's chart, in whole units."""
     count = len(series.months)
     peak = series.peak
     step = nice_step(peak) if peak > 0 else Decimal(1)
     scale = PLOT / float(step * TICKS)
     bars = []
     for (x, width, _), (month, volume) in zip(columns(count), series.months, strict=True):
-        height = round(float(volume) * scale, 1) if volume else 0.0
-        bars.append(Bar(x, round(TOP + PLOT - height, 1), width, height, month, volume))
-    ticks = [
-        (round(TOP + PLOT - PLOT * i / TICKS, 1), number_ru(step * i)) for i in range(TICKS + 1)
-    ]
+        height = round(float(volume) * scale) if volume else 0
+        bars.append(Bar(x, TOP + PLOT - height, width, height, month, volume))
+    ticks = [(TOP + PLOT - PLOT * i // TICKS, number_ru(step * i)) for i in range(TICKS + 1)]
     labels = [
         (middle, short_month(month))
         for index, ((_, _, middle), (month, _)) in enumerate(

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
 
@@ -31,6 +32,12 @@ def months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
+@lru_cache(maxsize=1024)
+def month_param(month: date) -> str:
+    """A month as the pages' ``?month=`` takes it: «2026-11»."""
+    return month.strftime("%Y-%m")
+
+
 def month_end(month: date) -> date:
     """The last day of ``month``."""
     return add_months(month, 1) - timedelta(days=1)
@@ -49,7 +56,7 @@ _CHARGE_MONTHS = (
 
 def charge_months(account_id: int) -> list[date]:
     """The months with charges, latest first, up to MONTHS_SHOWN."""
-    return list(read(_CHARGE_MONTHS, {"account_id": account_id}).scalars())
+    return read(_CHARGE_MONTHS, {"account_id": account_id}).scalars().all()
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Integer, Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import utcnow
@@ -182,21 +182,25 @@ def unlink_account(user: User, account: Account) -> None:
     )
 
 
+_LINKED = (AccountLink.user_id == bindparam("user_id"), AccountLink.unlinked_at.is_(None))
+_LINKED_COUNT = select(func.count(AccountLink.id)).where(*_LINKED)
+_LINKED_PAGE = (
+    select(Account)
+    .join(AccountLink, AccountLink.account_id == Account.id)
+    .where(*_LINKED)
+    .order_by(Account.number)
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
+
+
 def linked_accounts(user: User, page: int, per_page: int) -> Page:
     """One page of the user's linked accounts, ordered by number; out-of-range pages clamp."""
-    linked = (AccountLink.user_id == user.id, AccountLink.unlinked_at.is_(None))
-    total = db.session.scalar(select(func.count(AccountLink.id)).where(*linked))
+    total = read(_LINKED_COUNT, {"user_id": user.id}).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     number = min(max(page, 1), pages)
-    items = db.session.scalars(
-        select(Account)
-        .join(AccountLink, AccountLink.account_id == Account.id)
-        .where(*linked)
-        .order_by(Account.number)
-        .limit(per_page)
-        .offset((number - 1) * per_page)
-    ).all()
-    return Page(items=list(items), number=number, pages=pages)
+    params = {"user_id": user.id, "limit": per_page, "offset": (number - 1) * per_page}
+    return Page(items=db.session.scalars(_LINKED_PAGE, params).all(), number=number, pages=pages)
 
 
 # Every page of the cabinet runs it: built once (building a select costs more than running it).

@@ -19,6 +19,7 @@ from .finance import (
     consumption,
     debts,
     latest_payments,
+    month_param,
     payment_history,
     statement,
 )
@@ -83,7 +84,12 @@ def chosen_accounts() -> AccountChoice:
 
 
 # The pages with the account selector, where choosing an account returns to.
-SELECTOR_PAGES = ("cabinet.index", "cabinet.charges", "cabinet.meters.index")
+SELECTOR_PAGES = (
+    "cabinet.index",
+    "cabinet.charges",
+    "cabinet.consumption",
+    "cabinet.meters.index",
+)
 
 
 @bp.post("/account")
@@ -113,7 +119,7 @@ def index():
         return render_template("cabinet/index.html", choice=choice)
     today = local_today()
     (debt,) = debts([account])
-    cards = meter_cards(account.id, today)
+    cards = meter_cards(account.id, today, accepted=False)
     closed = [card.window for card in cards if card.accepts_readings and not card.window.is_open]
     return render_template(
         "cabinet/index.html",
@@ -135,26 +141,40 @@ def _month_arg(months: list[date]) -> date:
     if not wanted:
         return months[0]
     for month in months:
-        if month.strftime("%Y-%m") == wanted:
+        if month_param(month) == wanted:
             return month
     abort(404)
 
 
 @bp.get("/charges")
 def charges():
-    """Расчеты: a month's charges per service (the fragment the month selector swaps) and the
-    consumption chart."""
+    """Расчеты: a month's charges per service (the fragment the month selector swaps), and
+    the place the consumption charts load into."""
     choice = chosen_accounts()
     account = choice.selected
     months = charge_months(account.id) if account else []
     context = {"choice": choice, "months": months}
     if months:
-        month = _month_arg(months)
-        context["statement"] = statement(account.id, month)
-        if not wants_fragment():
-            context["charts"] = charts(consumption(account.id, months[0]))
-            context.update(chart_svg=svg, table_rows=table_rows)
+        context["statement"] = statement(account.id, _month_arg(months))
     return render("cabinet/charges.html", "cabinet/_partials/charges_table.html", **context)
+
+
+@bp.get("/charges/consumption", endpoint="consumption")
+def consumption_charts():
+    """«Потребление по месяцам»: the charts of the MONTHS_SHOWN months up to the latest bill.
+    htmx loads them into Расчеты after its table; without JavaScript they are a page."""
+    choice = chosen_accounts()
+    account = choice.selected
+    months = charge_months(account.id) if account else []
+    return render(
+        "cabinet/consumption.html",
+        "cabinet/_partials/charts.html",
+        choice=choice,
+        months=months,
+        charts=charts(consumption(account.id, months[0])) if months else [],
+        chart_svg=svg,
+        table_rows=table_rows,
+    )
 
 
 @bp.get("/debt")

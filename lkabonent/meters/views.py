@@ -13,11 +13,14 @@ from .services import (
     account_meter,
     cards_of,
     confirmation,
+    history_rows,
     meter_cards,
     meter_history,
     reading_month,
     submit_readings,
 )
+
+bp.add_app_template_global(history_rows)
 
 STORED = "Показания приняты. Пока они не переданы в расчет, их можно исправить, отправив снова."
 REPLACED = "Показания исправлены: в расчет пойдут новые значения."

@@ -111,6 +111,8 @@ URLS = (
     ("accounts", "/cabinet/accounts", False),
     ("charges", "/cabinet/charges", False),
     ("charges fragment", "/cabinet/charges?month=2026-09", True),
+    ("charts", "/cabinet/charges/consumption", False),
+    ("charts fragment", "/cabinet/charges/consumption", True),
     ("debt", "/cabinet/debt", False),
     ("payments", "/cabinet/payments", False),
     ("payments fragment", "/cabinet/payments?page=2", True),
