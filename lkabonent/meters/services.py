@@ -13,8 +13,7 @@ from typing import NamedTuple
 
 from flask import current_app
 from markupsafe import Markup, escape
-from sqlalchemy import and_, bindparam, func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import and_, bindparam, func, literal, literal_column, select, union_all
 
 from ..billing.readings import AlreadyExported, store_portal_reading
 from ..billing.services import ReadingWindow, reading_window
@@ -30,6 +29,42 @@ HIGH_CONSUMPTION_FACTOR = 3
 # …of the accepted readings of up to this many months before.
 MEAN_MONTHS = 6
 ZONE_NAMES = {1: "T1", 2: "T2", 3: "T3"}
+
+
+class ServiceView(NamedTuple):
+    """What the cards show and compute of a meter's service."""
+
+    id: int
+    name: str
+    unit: str
+    reading_window_start: int
+    reading_window_end: int
+
+
+class AccountView(NamedTuple):
+    number: str
+    status: str
+
+
+class MeterView(NamedTuple):
+    """A meter as the pages read it (models.Meter's columns, its service and account):
+    read-only, from one Core query, as loading the entities costs a page four times more."""
+
+    id: int
+    service_id: int
+    serial_number: str
+    place: str | None
+    zones: int
+    digits: int
+    next_verification_on: date | None
+    is_remote_read: bool
+    status: str
+    service: ServiceView
+    account: AccountView
+
+
+# The rules read a meter's columns alike from a view and from the entity (tests, imports).
+MeterLike = Meter | MeterView
 
 
 # The records of the pages are named tuples: a page builds dozens, and a tuple is built several
@@ -54,7 +89,7 @@ class MeterCard:
     """A meter as Приборы учета shows it: the meter, its service's window, the last accepted
     reading of each zone, and what was submitted for the current month."""
 
-    meter: Meter
+    meter: MeterLike
     window: ReadingWindow
     today: date
     accepted: dict[int, LastReading] = field(default_factory=dict)
@@ -117,7 +152,7 @@ def reading_month(today: date) -> date:
     return today.replace(day=1)
 
 
-def refusal(meter: Meter, window: ReadingWindow, today: date) -> str | None:
+def refusal(meter: MeterLike, window: ReadingWindow, today: date) -> str | None:
     """Why the portal takes no readings of ``meter`` today, in plain Russian, or None."""
     if meter.account.status != Account.ACTIVE:
         return "Лицевой счет закрыт: показания по нему не принимаются."
@@ -150,6 +185,7 @@ def window_days(window: ReadingWindow) -> str:
 
 # The statements of the cards are built once: building a select costs more than running it on
 # a page that makes several (bound values: account_id, meter_ids, month).
+# A reading's meter and zone, then its LastReading.
 _READING_COLUMNS = (
     Reading.meter_id,
     Reading.zone,
@@ -160,14 +196,41 @@ _READING_COLUMNS = (
     Reading.received_at,
     Reading.rejection_reason,
 )
-_METERS_OF_ACCOUNT = (
-    select(Meter)
-    .join(Meter.service)
-    .join(Meter.account)
-    .where(Meter.account_id == bindparam("account_id"), Meter.status == Meter.ACTIVE)
-    .order_by(Service.id, Meter.serial_number)
-    .options(contains_eager(Meter.service), contains_eager(Meter.account))
+_METER_VIEW = (
+    select(
+        Meter.id,
+        Meter.service_id,
+        Meter.serial_number,
+        Meter.place,
+        Meter.zones,
+        Meter.digits,
+        Meter.next_verification_on,
+        Meter.is_remote_read,
+        Meter.status,
+        Service.id,
+        Service.name,
+        Service.unit,
+        Service.reading_window_start,
+        Service.reading_window_end,
+        Account.number,
+        Account.status,
+    )
+    .join_from(Meter, Service, Meter.service_id == Service.id)
+    .join(Account, Meter.account_id == Account.id)
 )
+_METERS_OF_ACCOUNT = _METER_VIEW.where(
+    Meter.account_id == bindparam("account_id"), Meter.status == Meter.ACTIVE
+).order_by(Service.id, Meter.serial_number)
+_ACCOUNT_METER = _METER_VIEW.where(
+    Meter.id == bindparam("meter_id"),
+    Meter.account_id.in_(bindparam("account_ids", expanding=True)),
+)
+
+
+def _meter_view(row) -> MeterView:
+    return MeterView(*row[:9], ServiceView(*row[9:14]), AccountView(*row[14:]))
+
+
 # The readings of the latest month before the given one with a reading that was not rejected,
 # per meter and zone: of two in that month, the caller takes the accounting system's.
 _LATEST_MONTHS = (
@@ -181,7 +244,7 @@ _LATEST_MONTHS = (
     .subquery()
 )
 _LATEST_ACCEPTED = (
-    select(*_READING_COLUMNS)
+    select(literal(0).label("current"), *_READING_COLUMNS)
     .join(
         _LATEST_MONTHS,
         and_(
@@ -191,64 +254,56 @@ _LATEST_ACCEPTED = (
         ),
     )
     .where(Reading.state != Reading.REJECTED)
-    .order_by(Reading.source.desc())  # the portal's before the accounting system's
 )
-_OF_MONTH = (
-    select(*_READING_COLUMNS)
-    .where(
-        Reading.meter_id.in_(bindparam("meter_ids", expanding=True)),
-        Reading.month == bindparam("month"),
-    )
-    .order_by(Reading.source.desc())  # the portal's before the accounting system's
+_OF_MONTH = select(literal(1).label("current"), *_READING_COLUMNS).where(
+    Reading.meter_id.in_(bindparam("meter_ids", expanding=True)),
+    Reading.month == bindparam("month"),
 )
+# A card's readings: this month's (current = 1) and, for the cards that show them, the latest
+# accepted ones before it (current = 0), in one query; of two readings of a month, the portal's
+# come before the accounting system's, which the cards keep.
+_PORTAL_FIRST = literal_column("source").desc()
+_CARD_READINGS = {
+    False: _OF_MONTH.order_by(_PORTAL_FIRST),
+    True: union_all(_OF_MONTH, _LATEST_ACCEPTED).order_by(_PORTAL_FIRST),
+}
 
 
 def meter_cards(account_id: int, today: date, accepted: bool = True) -> list[MeterCard]:
     """The account's meters in service, by service and serial number, as cards: three queries
     for any number of meters (two without the last accepted readings, which only the cards'
     text shows, not whether a meter waits for readings)."""
-    meters = db.session.scalars(_METERS_OF_ACCOUNT, {"account_id": account_id}).all()
+    meters = [_meter_view(row) for row in read(_METERS_OF_ACCOUNT, {"account_id": account_id})]
     return cards_of(meters, today, accepted)
 
 
-def cards_of(meters: list[Meter], today: date, accepted: bool = True) -> list[MeterCard]:
+def cards_of(meters: list[MeterLike], today: date, accepted: bool = True) -> list[MeterCard]:
     """Cards of these meters: each with this month's readings and, if ``accepted``, its last
-    accepted reading per zone; one query each."""
-    cards = {
-        meter.id: MeterCard(meter, reading_window(meter.service, today), today) for meter in meters
-    }
+    accepted reading per zone; one query."""
+    windows = {}  # a service's window, for its meters
+    cards = {}
+    for meter in meters:
+        if meter.service_id not in windows:
+            windows[meter.service_id] = reading_window(meter.service, today)
+        cards[meter.id] = MeterCard(meter, windows[meter.service_id], today)
     if not cards:
         return []
     params = {"meter_ids": list(cards), "month": reading_month(today)}
-    if accepted:
-        for row in read(_LATEST_ACCEPTED, params):  # the accounting system's last: it stays
-            cards[row.meter_id].accepted[row.zone] = _last(row)
-    for row in read(_OF_MONTH, params):
-        card = cards[row.meter_id]
-        if row.source == Reading.BILLING or row.zone not in card.current:
-            card.current[row.zone] = _last(row)
+    for current, meter_id, zone, *last in read(_CARD_READINGS[accepted], params):
+        reading = LastReading(*last)
+        card = cards[meter_id]
+        if not current:
+            card.accepted[zone] = reading  # the accounting system's comes last: it stays
+        elif reading.source == Reading.BILLING or zone not in card.current:
+            card.current[zone] = reading
     return list(cards.values())
 
 
-def _last(row) -> LastReading:
-    return LastReading(
-        row.value, row.month, row.state, row.source, row.received_at, row.rejection_reason
-    )
-
-
-_ACCOUNT_METER = (
-    select(Meter)
-    .join(Meter.service)
-    .join(Meter.account)
-    .where(Meter.id == bindparam("meter_id"), Meter.account_id.in_(bindparam("account_ids")))
-    .options(contains_eager(Meter.service), contains_eager(Meter.account))
-)
-
-
-def account_meter(account_ids: list[int], meter_id: int) -> Meter | None:
+def account_meter(account_ids: list[int], meter_id: int) -> MeterView | None:
     """The meter with this id if it belongs to one of these accounts; else None, as a missing
     one."""
-    return db.session.scalar(_ACCOUNT_METER, {"meter_id": meter_id, "account_ids": account_ids})
+    row = read(_ACCOUNT_METER, {"meter_id": meter_id, "account_ids": account_ids}).first()
+    return None if row is None else _meter_view(row)
 
 
 class HistoryLine(NamedTuple):
@@ -287,7 +342,7 @@ _HISTORY = (
 )
 
 
-def meter_history(meter: Meter, latest: date) -> list[HistoryLine]:
+def meter_history(meter: MeterLike, latest: date) -> list[HistoryLine]:
     """The meter's readings of the MONTHS_SHOWN months up to ``latest``, latest first. A
     month's consumption counts from the month before's accepted reading (the accounting
     system's, of two), across a rollover; a rejected reading has none."""
@@ -378,7 +433,7 @@ def confirmation(values: dict[int, str | None]) -> str:
 
 
 def submit_readings(
-    meter: Meter,
+    meter: MeterLike,
     values: dict[int, str],
     user_id: int,
     today: date,
@@ -500,7 +555,7 @@ def parse_value(raw: str, digits: int) -> tuple[int | None, str | None]:
     return int(compact), None
 
 
-def _accepted_before(meter: Meter, month: date) -> dict[int, list[tuple[date, int]]]:
+def _accepted_before(meter: MeterLike, month: date) -> dict[int, list[tuple[date, int]]]:
     """Per zone, the accepted readings of the last MEAN_MONTHS + 1 months with one before
     ``month``, oldest first; of two in one month, the accounting system's."""
     latest_first = (
@@ -532,7 +587,7 @@ def _accepted_before(meter: Meter, month: date) -> dict[int, list[tuple[date, in
     return {zone: sorted(months.items())[-(MEAN_MONTHS + 1) :] for zone, months in by_zone.items()}
 
 
-def _monthly_mean(meter: Meter, past: list[tuple[date, int]]) -> Decimal | None:
+def _monthly_mean(meter: MeterLike, past: list[tuple[date, int]]) -> Decimal | None:
     """The mean monthly consumption over the accepted readings, or None with fewer than two."""
     if len(past) < 2:
         return None
