@@ -25,6 +25,7 @@ from lkabonent.cabinet.finance import (
     charge_months,
     consumption,
     debts,
+    latest_charge_month,
     latest_payments,
     month_end,
     payment_history,
@@ -75,8 +76,11 @@ def test_a_month_ends_on_its_last_day():
 def test_charge_months_latest_first_at_most_24(app, data, account, services):
     for index in range(30):
         data.charge(account.id, add_months(OCTOBER, -index), services["water"], accrued="1")
+    (other,) = make_accounts(app, 1, start=3000000001)
     with app.app_context():
         months = charge_months(account.id)
+        assert latest_charge_month(account.id) == OCTOBER
+        assert latest_charge_month(other.id) is None
     assert len(months) == MONTHS_SHOWN
     assert months[0] == OCTOBER and months[-1] == date(2024, 11, 1)
 

@@ -54,6 +54,16 @@ _CHARGE_MONTHS = (
 )
 
 
+_LATEST_CHARGE_MONTH = select(func.max(Charge.month)).where(
+    Charge.account_id == bindparam("account_id")
+)
+
+
+def latest_charge_month(account_id: int) -> date | None:
+    """The month of the account's latest charges, if it has any."""
+    return read(_LATEST_CHARGE_MONTH, {"account_id": account_id}).scalar()
+
+
 def charge_months(account_id: int) -> list[date]:
     """The months with charges, latest first, up to MONTHS_SHOWN."""
     return read(_CHARGE_MONTHS, {"account_id": account_id}).scalars().all()

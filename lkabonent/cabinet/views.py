@@ -18,6 +18,7 @@ from .finance import (
     charge_months,
     consumption,
     debts,
+    latest_charge_month,
     latest_payments,
     month_param,
     payment_history,
@@ -164,14 +165,13 @@ def consumption_charts():
     """«Потребление по месяцам»: the charts of the MONTHS_SHOWN months up to the latest bill.
     htmx loads them into Расчеты after its table; without JavaScript they are a page."""
     choice = chosen_accounts()
-    account = choice.selected
-    months = charge_months(account.id) if account else []
+    latest = choice.selected and latest_charge_month(choice.selected.id)
     return render(
         "cabinet/consumption.html",
         "cabinet/_partials/charts.html",
         choice=choice,
-        months=months,
-        charts=charts(consumption(account.id, months[0])) if months else [],
+        latest=latest,
+        charts=charts(consumption(choice.selected.id, latest)) if latest else [],
         chart_svg=svg,
         table_rows=table_rows,
     )
