@@ -1,6 +1,6 @@
 """Russian text helpers for templates."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
@@ -31,6 +31,8 @@ def password_lifetime() -> str:
 def moment_ru(value: datetime) -> str:
     """A moment in the settlement centre's time zone, as «27 ноября 2026, 13:05»: what Babel's
     format_datetime(value, "d MMMM y, HH:mm", locale="ru") writes, from the cached date."""
+    if value.tzinfo is None:  # a naive moment is UTC, as Babel reads it
+        value = value.replace(tzinfo=UTC)
     local = value.astimezone(_zone(current_app.config["TIME_ZONE"]))
     return f"{date_ru(local.date())}, {local:%H:%M}"
 
@@ -87,4 +89,6 @@ def number_ru(value: Decimal | int, places: int = 3) -> str:
     group, decimal, _ = _money_format()
     rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN).normalize()
     number = f"{abs(rounded):,f}".translate({ord(","): group, ord("."): decimal})
+    # Unlike Babel, no sign on a value that rounds to zero (Babel writes -0,0001 as «-0»); the
+    # cache could not tell it anyway, as -0 equals 0.
     return ("-" if rounded < 0 else "") + number

@@ -206,6 +206,8 @@ def test_consumption_charts_of_the_services_whose_volume_varies(user, household,
     # htmx gets the section it swaps in for the link; a browser, a page with the menu.
     assert body.lstrip().startswith('<section id="charts"') is htmx
     assert ("<html" in body) is not htmx
+    # One heading names the charts: the page's, or in Расчеты the section's own.
+    assert body.count(">Потребление по месяцам</h") == 1
 
 
 def test_consumption_without_charges_says_so(user, household):

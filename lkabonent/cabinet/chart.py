@@ -124,7 +124,8 @@ def layout(series: Consumption) -> Chart:
     scale = PLOT / float(step * TICKS)
     bars = []
     for (x, width, _), (month, volume) in zip(columns(count), series.months, strict=True):
-        height = round(float(volume) * scale) if volume else 0
+        # At least a unit for any volume, so that a small one shows (and has its tooltip).
+        height = max(1, round(float(volume) * scale)) if volume else 0
         bars.append(Bar(x, TOP + PLOT - height, width, height, month, volume))
     ticks = [(TOP + PLOT - PLOT * i // TICKS, number_ru(step * i)) for i in range(TICKS + 1)]
     labels = [

@@ -34,7 +34,6 @@ ZONE_NAMES = {1: "T1", 2: "T2", 3: "T3"}
 class ServiceView(NamedTuple):
     """What the cards show and compute of a meter's service."""
 
-    id: int
     name: str
     unit: str
     reading_window_start: int
@@ -63,7 +62,7 @@ class MeterView(NamedTuple):
     account: AccountView
 
 
-# The rules read a meter's columns alike from a view and from the entity (tests, imports).
+# The rules read a meter's columns alike from a view and from the entity (as the tests pass).
 MeterLike = Meter | MeterView
 
 
@@ -184,7 +183,8 @@ def window_days(window: ReadingWindow) -> str:
 
 
 # The statements of the cards are built once: building a select costs more than running it on
-# a page that makes several (bound values: account_id, meter_ids, month).
+# a page that makes several (bound values: account_id, meter_id, account_ids, meter_ids,
+# month).
 # A reading's meter and zone, then its LastReading.
 _READING_COLUMNS = (
     Reading.meter_id,
@@ -207,7 +207,6 @@ _METER_VIEW = (
         Meter.next_verification_on,
         Meter.is_remote_read,
         Meter.status,
-        Service.id,
         Service.name,
         Service.unit,
         Service.reading_window_start,
@@ -228,7 +227,7 @@ _ACCOUNT_METER = _METER_VIEW.where(
 
 
 def _meter_view(row) -> MeterView:
-    return MeterView(*row[:9], ServiceView(*row[9:14]), AccountView(*row[14:]))
+    return MeterView(*row[:9], ServiceView(*row[9:13]), AccountView(*row[13:]))
 
 
 # The readings of the latest month before the given one with a reading that was not rejected,
@@ -270,9 +269,9 @@ _CARD_READINGS = {
 
 
 def meter_cards(account_id: int, today: date, accepted: bool = True) -> list[MeterCard]:
-    """The account's meters in service, by service and serial number, as cards: three queries
-    for any number of meters (two without the last accepted readings, which only the cards'
-    text shows, not whether a meter waits for readings)."""
+    """The account's meters in service, by service and serial number, as cards: two queries for
+    any number of meters. ``accepted=False`` leaves out the last accepted readings, which only
+    the cards' text shows, not whether a meter waits for readings."""
     meters = [_meter_view(row) for row in read(_METERS_OF_ACCOUNT, {"account_id": account_id})]
     return cards_of(meters, today, accepted)
 
@@ -327,7 +326,8 @@ class HistoryLine(NamedTuple):
         return Reading.SOURCES[self.source]
 
 
-# In HistoryLine's order, by zone and month: the portal's first, the accounting system's last.
+# HistoryLine's columns but consumption, by zone and month: the portal's reading first, the
+# accounting system's last.
 _HISTORY = (
     select(
         Reading.month,
