@@ -29,6 +29,7 @@ class Bar(NamedTuple):  # a page lays out a hundred: a tuple is built several ti
     height: int
     month: date
     volume: Decimal | None
+    text: str | None  # the volume as pages write it: its tooltip, and its cell in the table
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,9 @@ def svg(chart: Chart, chart_id: str) -> Markup:
     )
     bars = "".join(
         f'<rect class="chart__bar" x="{bar.x}" y="{bar.y}" width="{bar.width}" '
-        f'height="{bar.height}"><title>{month_ru(bar.month)}: '
-        f"{number_ru(bar.volume)} {unit}</title></rect>"
+        f'height="{bar.height}"><title>{month_ru(bar.month)}: {bar.text} {unit}</title></rect>'
         for bar in chart.bars
-        if bar.volume is not None
+        if bar.text is not None
     )
     labels = "".join(
         f'<text class="chart__label" x="{x}" y="{HEIGHT - 8}" text-anchor="middle">{label}</text>'
@@ -82,8 +82,7 @@ def table_rows(charts: list["Chart"]) -> Markup:
     rows = []
     for index in reversed(range(len(charts[0].bars))):
         cells = "".join(
-            f'<td class="number">{"—" if volume is None else number_ru(volume)}</td>'
-            for volume in (chart.bars[index].volume for chart in charts)
+            f'<td class="number">{chart.bars[index].text or "—"}</td>' for chart in charts
         )
         month = month_ru(charts[0].bars[index].month)
         rows.append(f'<tr><th scope="row">{month}</th>{cells}</tr>')
@@ -126,7 +125,8 @@ def layout(series: Consumption) -> Chart:
     for (x, width, _), (month, volume) in zip(columns(count), series.months, strict=True):
         # At least a unit for any volume, so that a small one shows (and has its tooltip).
         height = max(1, round(float(volume) * scale)) if volume else 0
-        bars.append(Bar(x, TOP + PLOT - height, width, height, month, volume))
+        text = None if volume is None else number_ru(volume)
+        bars.append(Bar(x, TOP + PLOT - height, width, height, month, volume, text))
     ticks = [(TOP + PLOT - PLOT * i // TICKS, number_ru(step * i)) for i in range(TICKS + 1)]
     labels = [
         (middle, short_month(month))
