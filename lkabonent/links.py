@@ -1,6 +1,6 @@
 """The templates' url_for: a page writes up to a few dozen links, mostly the same ones on
-every request (the menu, the stylesheet, the pages of a table), and werkzeug builds each anew at
-about 10 µs — a tenth of a page's own work."""
+every request (the menu, the stylesheet, the pages of a table), and werkzeug builds each anew,
+at several microseconds each."""
 
 from collections.abc import Callable
 from functools import lru_cache

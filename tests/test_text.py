@@ -100,3 +100,5 @@ def test_moments_are_written_as_babel_writes_them_in_the_centres_time_zone(value
 def test_a_moment_is_said_in_local_time(app):
     with app.app_context():  # Europe/Simferopol: UTC+3
         assert moment_ru(datetime(2026, 11, 27, 22, 5, tzinfo=UTC)) == "28 ноября 2026, 01:05"
+        # A naive moment is read as UTC, as Babel reads it.
+        assert moment_ru(datetime(2026, 11, 27, 22, 5)) == "28 ноября 2026, 01:05"

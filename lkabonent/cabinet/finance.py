@@ -307,8 +307,8 @@ _PAYMENT_PAGE = (
     select(Payment.account_id, Payment.paid_on, Payment.amount, Payment.channel, Payment.month)
     .where(_OF_ACCOUNTS, _IN_DATES)
     .order_by(Payment.paid_on.desc(), Payment.id.desc())
-    .limit(bindparam("limit", type_=Integer, literal_execute=True))
-    .offset(bindparam("offset", type_=Integer, literal_execute=True))
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
 )
 
 
@@ -332,7 +332,7 @@ _LATEST_PAYMENTS = (
     select(Payment.paid_on, Payment.amount, Payment.channel)
     .where(Payment.account_id == bindparam("account_id"))
     .order_by(Payment.paid_on.desc(), Payment.id.desc())
-    .limit(bindparam("count", type_=Integer, literal_execute=True))
+    .limit(bindparam("count", type_=Integer))
 )
 
 

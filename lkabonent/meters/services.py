@@ -184,8 +184,7 @@ def window_days(window: ReadingWindow) -> str:
 
 # The statements of the cards are built once: building a select costs more than running it on
 # a page that makes several (bound values: account_id, meter_id, account_ids, meter_ids,
-# month).
-# A reading's meter and zone, then its LastReading.
+# month). _READING_COLUMNS: a reading's meter and zone, then its LastReading.
 _READING_COLUMNS = (
     Reading.meter_id,
     Reading.zone,
@@ -354,7 +353,7 @@ def meter_history(meter: MeterLike, latest: date) -> list[HistoryLine]:
         base = None
         for month, of_month in groupby(of_zone, key=itemgetter(0)):
             of_month = list(of_month)
-            accepted = [reading for reading in of_month if reading[4] != Reading.REJECTED]
+            accepted = [reading for reading in of_month if reading.state != Reading.REJECTED]
             if month >= first_shown:
                 for month_, zone, value, source, state, reason in reversed(of_month):
                     used = None
@@ -362,7 +361,7 @@ def meter_history(meter: MeterLike, latest: date) -> list[HistoryLine]:
                         used = _used(capacity, base, value)
                     lines.append(HistoryLine(month_, zone, value, used, source, state, reason))
             if accepted:
-                base = accepted[-1][2]
+                base = accepted[-1].value
     lines.sort(key=lambda line: (line.month, -line.zone), reverse=True)
     return lines
 
