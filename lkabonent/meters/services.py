@@ -14,6 +14,7 @@ from typing import NamedTuple
 from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import and_, bindparam, func, literal, literal_column, select, union_all
+from sqlalchemy.orm import aliased
 
 from ..billing.readings import AlreadyExported, store_portal_reading
 from ..billing.services import ReadingWindow, reading_window
@@ -185,6 +186,7 @@ def window_days(window: ReadingWindow) -> str:
 # The statements of the cards are built once: building a select costs more than running it on
 # a page that makes several (bound values: account_id, meter_id, account_ids, meter_ids,
 # month). _READING_COLUMNS: a reading's meter and zone, then its LastReading.
+_EARLIER = aliased(Reading)
 _READING_COLUMNS = (
     Reading.meter_id,
     Reading.zone,
@@ -230,28 +232,36 @@ def _meter_view(row) -> MeterView:
 
 
 # The readings of the latest month before the given one with a reading that was not rejected,
-# per meter and zone: of two in that month, the caller takes the accounting system's.
-_LATEST_MONTHS = (
-    select(Reading.meter_id, Reading.zone, func.max(Reading.month).label("month"))
+# per meter and zone: of two in that month, the caller takes the accounting system's. Each of
+# the meter's zones looks its month up by itself (a max() over an index range), instead of a
+# GROUP BY over every reading of the meters, which cost SQLite 4 times more.
+_ZONES = union_all(*(select(literal(zone).label("zone")) for zone in ZONE_NAMES)).subquery()
+_LATEST_MONTH = (
+    select(func.max(_EARLIER.month))
     .where(
-        Reading.meter_id.in_(bindparam("meter_ids", expanding=True)),
-        Reading.month < bindparam("month"),
-        Reading.state != Reading.REJECTED,
+        _EARLIER.meter_id == Meter.id,
+        _EARLIER.zone == _ZONES.c.zone,
+        _EARLIER.month < bindparam("month"),
+        _EARLIER.state != Reading.REJECTED,
     )
-    .group_by(Reading.meter_id, Reading.zone)
-    .subquery()
+    .scalar_subquery()
 )
 _LATEST_ACCEPTED = (
     select(literal(0).label("current"), *_READING_COLUMNS)
+    .select_from(Meter)
+    .join(_ZONES, _ZONES.c.zone <= Meter.zones)
     .join(
-        _LATEST_MONTHS,
+        Reading,
         and_(
-            _LATEST_MONTHS.c.meter_id == Reading.meter_id,
-            _LATEST_MONTHS.c.zone == Reading.zone,
-            _LATEST_MONTHS.c.month == Reading.month,
+            Reading.meter_id == Meter.id,
+            Reading.zone == _ZONES.c.zone,
+            Reading.month == _LATEST_MONTH,
         ),
     )
-    .where(Reading.state != Reading.REJECTED)
+    .where(
+        Meter.id.in_(bindparam("meter_ids", expanding=True)),
+        Reading.state != Reading.REJECTED,
+    )
 )
 _OF_MONTH = select(literal(1).label("current"), *_READING_COLUMNS).where(
     Reading.meter_id.in_(bindparam("meter_ids", expanding=True)),
