@@ -10,9 +10,10 @@ from itertools import groupby
 from operator import itemgetter
 
 from sqlalchemy import BigInteger, Integer, and_, bindparam, func, select, type_coerce
+from sqlalchemy.orm import aliased
 
 from ..extensions import read
-from ..models import VOLUME_PLACES, Charge, Payment, Service
+from ..models import VOLUME_PLACES, Account, Charge, Payment, Service
 from .services import Page
 
 ZERO = Decimal(0)
@@ -216,11 +217,11 @@ class Debt:
         return self.paid + self.paid_since
 
 
-_LATEST_BILL = (
-    select(Charge.account_id, func.max(Charge.month).label("month"))
-    .where(Charge.account_id.in_(bindparam("ids", expanding=True)))
-    .group_by(Charge.account_id)
-    .subquery()
+# An account's latest bill month, looked up once per account by a max() over its index range: a
+# GROUP BY over the accounts' charges cost SQLite 2.5 times more.
+_BILLED = aliased(Charge)
+_LATEST_BILL_MONTH = (
+    select(func.max(_BILLED.month)).where(_BILLED.account_id == Account.id).scalar_subquery()
 )
 # Built once, like every statement a page runs more than once: building costs more than running.
 _BILL_SUMS = (
@@ -235,11 +236,10 @@ _BILL_SUMS = (
         func.sum(Charge.paid),
         func.sum(Charge.closing_balance),
     )
-    .join(
-        _LATEST_BILL,
-        and_(_LATEST_BILL.c.account_id == Charge.account_id, _LATEST_BILL.c.month == Charge.month),
-    )
+    .select_from(Account)
+    .join(Charge, and_(Charge.account_id == Account.id, Charge.month == _LATEST_BILL_MONTH))
     .join(Service, Service.id == Charge.service_id)
+    .where(Account.id.in_(bindparam("ids", expanding=True)))
     .group_by(Charge.account_id, Charge.month, Service.is_penalty)
 )
 _PAID_AFTER = select(Payment.account_id, Payment.paid_on, Payment.amount).where(
