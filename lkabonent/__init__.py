@@ -16,7 +16,16 @@ from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .links import template_url_for
 from .mail import public_url
 from .models import Payment, render_item
-from .text import date_ru, moment_ru, money_ru, month_ru, number_ru, password_lifetime, plural_ru
+from .text import (
+    date_ru,
+    days_left_ru,
+    moment_ru,
+    money_ru,
+    month_ru,
+    number_ru,
+    password_lifetime,
+    plural_ru,
+)
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         public_url=public_url,
         password_lifetime=password_lifetime,
         plural_ru=plural_ru,
+        days_left_ru=days_left_ru,
         channel_labels=Payment.CHANNELS,
         url_for=template_url_for(),
     )

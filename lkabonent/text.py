@@ -22,6 +22,12 @@ def plural_ru(n: int, one: str, few: str, many: str) -> str:
     return many
 
 
+def days_left_ru(count: int) -> str:
+    """What is left of a reading window: «остался 1 день», «осталось 3 дня», «осталось 5 дней»."""
+    verb = plural_ru(count, "остался", "осталось", "осталось")
+    return f"{verb} {count} {plural_ru(count, 'день', 'дня', 'дней')}"
+
+
 def password_lifetime() -> str:
     """How long an emailed password lasts, as pages and mails say it: «30 минут»."""
     minutes = current_app.config["REGISTRATION_PASSWORD_TTL"] // 60

@@ -12,7 +12,15 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lkabonent import config as default_config
-from lkabonent.text import date_ru, moment_ru, money_ru, month_ru, number_ru, plural_ru
+from lkabonent.text import (
+    date_ru,
+    days_left_ru,
+    moment_ru,
+    money_ru,
+    month_ru,
+    number_ru,
+    plural_ru,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,6 +43,21 @@ from lkabonent.text import date_ru, moment_ru, money_ru, month_ru, number_ru, pl
 )
 def test_plural_ru_follows_russian_rules(n, form):
     assert plural_ru(n, "минуту", "минуты", "минут") == form
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (1, "остался 1 день"),
+        (2, "осталось 2 дня"),
+        (5, "осталось 5 дней"),
+        (11, "осталось 11 дней"),
+        (21, "остался 21 день"),
+        (24, "осталось 24 дня"),
+    ],
+)
+def test_days_left_ru_agrees_verb_and_noun_with_the_number(count, text):
+    assert days_left_ru(count) == text
 
 
 @pytest.mark.parametrize(
