@@ -13,6 +13,7 @@ from .cabinet.finance import month_param
 from .cli import register_commands
 from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from .forms import csrf_token
 from .links import template_url_for
 from .mail import public_url
 from .models import Payment, render_item
@@ -59,7 +60,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         days_left_ru=days_left_ru,
         channel_labels=Payment.CHANNELS,
         url_for=template_url_for(),
+        csrf_token=csrf_token,
     )
+    # Flask-WTF hands its csrf_token to the templates as a context variable too: ours wins.
+    app.context_processor(lambda: {"csrf_token": csrf_token})
     app.jinja_env.filters.update(
         moment_ru=moment_ru,
         date_ru=date_ru,

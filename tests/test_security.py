@@ -4,6 +4,7 @@ real SMTP server. Each test names the point it proves; what test_registration.py
 
 import logging
 import math
+import time
 from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote, urlencode
@@ -16,7 +17,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from conftest import NOW, PASSWORD, count, emailed_password, logged_in, make_user, masked, text_of
+from conftest import (
+    CSRF_TOKEN,
+    NOW,
+    PASSWORD,
+    count,
+    emailed_password,
+    logged_in,
+    make_user,
+    masked,
+    text_of,
+)
 from lkabonent import config as defaults
 from lkabonent.auth.views import WRONG_EMAILED_PASSWORD, WRONG_LOGIN
 from lkabonent.cabinet.services import LinkOutcome
@@ -773,6 +784,31 @@ def test_every_post_without_a_valid_csrf_token_is_refused(
     assert table_rows(app) == before
     assert mailbox == []
     assert is_logged_in(client)
+
+
+def test_a_session_keeps_one_csrf_token_which_the_forms_accept(
+    app, make_client, accounts, monkeypatch
+):
+    """Point 20: the templates sign a session's CSRF token once (forms.csrf_token): a page a
+    day later carries the same token, another session's differs, and POSTs with it pass."""
+    make_user(app, "me@example.ru")
+    client = logged_in(make_client(app), "me@example.ru")
+    token = client.csrf_token()
+    monkeypatch.setattr(time, "time", lambda: NOW.timestamp() + 86400)  # itsdangerous' clock
+    assert client.csrf_token() == token
+    assert CSRF_TOKEN.search(client.get("/cabinet/").get_data(as_text=True))[1] == token
+    assert make_client(app).csrf_token() != token
+    assert link(client, "1080000001", "Иванов").status_code == 303  # it posts the page's token
+
+
+def test_with_a_time_limit_every_request_signs_its_csrf_token_anew(app, make_client, monkeypatch):
+    """A CSRF time limit (WTF_CSRF_TIME_LIMIT) needs fresh signatures: then none is reused."""
+    app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    client = make_client(app)
+    client.csrf_token()  # the session gets its token
+    token = client.csrf_token()
+    monkeypatch.setattr(time, "time", lambda: NOW.timestamp() + 86400)
+    assert client.csrf_token() != token
 
 
 class PostForms(HTMLParser):
