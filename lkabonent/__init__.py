@@ -62,7 +62,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         url_for=template_url_for(),
         csrf_token=csrf_token,
     )
-    # Flask-WTF hands its csrf_token to the templates as a context variable too: ours wins.
+    # Flask-WTF hands its csrf_token to the templates as a context variable too; registered
+    # after it (register_extensions runs csrf.init_app above), ours wins.
     app.context_processor(lambda: {"csrf_token": csrf_token})
     app.jinja_env.filters.update(
         moment_ru=moment_ru,

@@ -8,23 +8,24 @@ from itsdangerous import URLSafeTimedSerializer
 
 REQUIRED = "Заполните это поле."
 
-FIELD = "csrf_token"  # Flask-WTF's default WTF_CSRF_FIELD_NAME: its key in the session and in g
-
 
 def csrf_token() -> str:
     """The signed CSRF token the templates put in forms and htmx headers, as Flask-WTF's
-    generate_csrf makes it, but signed once per session rather than once per page.
+    generate_csrf makes it, but signed once per session in each worker rather than once per
+    page.
 
     The tokens do not expire (WTF_CSRF_TIME_LIMIT is None): a signature made earlier is as
     valid as a new one, and signing costs a quarter of the layout's rendering. With a time
-    limit set, every request signs anew, as Flask-WTF does."""
-    if FIELD in g or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+    limit set, every request signs anew, as Flask-WTF does; so does a page with a FlaskForm,
+    which its view builds, and which signs the token, before the template renders."""
+    config = current_app.config
+    field = config["WTF_CSRF_FIELD_NAME"]  # the raw token's key in the session, and in g
+    if field in g or config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
-    if FIELD not in session:
-        generate_csrf()  # gives the session its raw token
-    secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-    token = _signed(secret, session[FIELD])
-    setattr(g, FIELD, token)  # what FlaskForm's fields of this request put in (generate_csrf)
+    if field not in session:
+        generate_csrf()  # gives the session its raw token; the signature below replaces it
+    token = _signed(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, session[field])
+    setattr(g, field, token)  # what the FlaskForm fields of this request put in (generate_csrf)
     return token
 
 

@@ -703,21 +703,23 @@ def test_cards_show_the_accounts_meters_in_service_by_service_and_serial_number(
 
 def test_a_card_shows_the_last_accepted_reading_of_each_zone(app, data, account_id, water):
     """Zone 1: October's accounting system reading, not the portal's beside it nor this
-    month's. Zone 2: September's, as October's was rejected."""
-    two_zones = data.meter(account_id, water, zones=2)
-    data.reading(two_zones, SEPTEMBER, 100, zone=1)
-    data.reading(two_zones, OCTOBER, 110, zone=1)
+    month's. Zone 2: none, its only reading was rejected. Zone 3: September's, as October's
+    was rejected."""
+    three_zones = data.meter(account_id, water, zones=3)
+    data.reading(three_zones, SEPTEMBER, 100, zone=1)
+    data.reading(three_zones, OCTOBER, 110, zone=1)
     data.reading(
-        two_zones, OCTOBER, 115, zone=1, source=PORTAL, state=Reading.EXPORTED, exported=True
+        three_zones, OCTOBER, 115, zone=1, source=PORTAL, state=Reading.EXPORTED, exported=True
     )
-    data.reading(two_zones, NOVEMBER, 120, zone=1, source=PORTAL)
-    data.reading(two_zones, SEPTEMBER, 50, zone=2)
-    data.reading(two_zones, OCTOBER, 45, zone=2, state=Reading.REJECTED, reason="Меньше")
+    data.reading(three_zones, NOVEMBER, 120, zone=1, source=PORTAL)
+    data.reading(three_zones, OCTOBER, 20, zone=2, state=Reading.REJECTED, reason="Опечатка")
+    data.reading(three_zones, SEPTEMBER, 50, zone=3)
+    data.reading(three_zones, OCTOBER, 45, zone=3, state=Reading.REJECTED, reason="Меньше")
 
     (card,) = cards(app, account_id)
 
     accepted = {zone: (last.month, last.value, last.source) for zone, last in card.accepted.items()}
-    assert accepted == {1: (OCTOBER, 110, BILLING), 2: (SEPTEMBER, 50, BILLING)}
+    assert accepted == {1: (OCTOBER, 110, BILLING), 3: (SEPTEMBER, 50, BILLING)}
 
 
 def test_a_card_shows_this_months_readings_preferring_the_accounting_systems(

@@ -4,6 +4,7 @@ real SMTP server. Each test names the point it proves; what test_registration.py
 
 import logging
 import math
+import re
 import time
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -12,7 +13,9 @@ from urllib.parse import quote, urlencode
 import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
 from cabinet_data import CabinetData
+from flask import session
 from flask_mail import Connection
+from flask_wtf.csrf import generate_csrf
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -34,6 +37,7 @@ from lkabonent.cabinet.services import LinkOutcome
 from lkabonent.cabinet.views import LINK_MESSAGES
 from lkabonent.errors import CSRF_MESSAGE
 from lkabonent.extensions import db
+from lkabonent.forms import csrf_token
 from lkabonent.mail import unseal
 from lkabonent.models import (
     AccountLink,
@@ -790,15 +794,34 @@ def test_a_session_keeps_one_csrf_token_which_the_forms_accept(
     app, make_client, accounts, monkeypatch
 ):
     """Point 20: the templates sign a session's CSRF token once (forms.csrf_token): a page a
-    day later carries the same token, another session's differs, and POSTs with it pass."""
+    day later carries the same token; another session's differs, and POSTs with it pass. A
+    page with a FlaskForm (which signs its own first) carries one token throughout."""
     make_user(app, "me@example.ru")
     client = logged_in(make_client(app), "me@example.ru")
     token = client.csrf_token()
-    monkeypatch.setattr(time, "time", lambda: NOW.timestamp() + 86400)  # itsdangerous' clock
+    later = time.time() + 86400
+    monkeypatch.setattr(time, "time", lambda: later)  # itsdangerous' clock
     assert client.csrf_token() == token
     assert CSRF_TOKEN.search(client.get("/cabinet/").get_data(as_text=True))[1] == token
+    page = client.get("/cabinet/accounts/link").get_data(as_text=True)
+    hidden = re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert hidden == [CSRF_TOKEN.search(page)[1]]
     assert make_client(app).csrf_token() != token
     assert link(client, "1080000001", "Иванов").status_code == 303  # it posts the page's token
+
+
+def test_forms_built_after_the_layout_put_in_the_layouts_csrf_token(app, monkeypatch):
+    """A FlaskForm that signs after the template's csrf_token() in the same request (Flask-WTF's
+    generate_csrf) gets the same token: one token per page."""
+    with app.test_request_context():
+        session["csrf_token"] = "raw token of a session"
+        token = csrf_token()
+    later = time.time() + 86400
+    monkeypatch.setattr(time, "time", lambda: later)
+    with app.test_request_context():
+        session["csrf_token"] = "raw token of a session"
+        assert csrf_token() == token
+        assert generate_csrf() == token
 
 
 def test_with_a_time_limit_every_request_signs_its_csrf_token_anew(app, make_client, monkeypatch):
@@ -807,7 +830,8 @@ def test_with_a_time_limit_every_request_signs_its_csrf_token_anew(app, make_cli
     client = make_client(app)
     client.csrf_token()  # the session gets its token
     token = client.csrf_token()
-    monkeypatch.setattr(time, "time", lambda: NOW.timestamp() + 86400)
+    later = time.time() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
     assert client.csrf_token() != token
 
 

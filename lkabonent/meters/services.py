@@ -186,7 +186,6 @@ def window_days(window: ReadingWindow) -> str:
 # The statements of the cards are built once: building a select costs more than running it on
 # a page that makes several (bound values: account_id, meter_id, account_ids, meter_ids,
 # month). _READING_COLUMNS: a reading's meter and zone, then its LastReading.
-_EARLIER = aliased(Reading)
 _READING_COLUMNS = (
     Reading.meter_id,
     Reading.zone,
@@ -234,7 +233,8 @@ def _meter_view(row) -> MeterView:
 # The readings of the latest month before the given one with a reading that was not rejected,
 # per meter and zone: of two in that month, the caller takes the accounting system's. Each of
 # the meter's zones looks its month up by itself (a max() over an index range), instead of a
-# GROUP BY over every reading of the meters, which cost SQLite 4 times more.
+# GROUP BY over every reading of the meters: the cards' statement took SQLite 2.6 times longer.
+_EARLIER = aliased(Reading)
 _ZONES = union_all(*(select(literal(zone).label("zone")) for zone in ZONE_NAMES)).subquery()
 _LATEST_MONTH = (
     select(func.max(_EARLIER.month))
