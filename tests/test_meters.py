@@ -18,8 +18,9 @@ from cabinet_data import CabinetData
 from sqlalchemy import select, update
 
 from conftest import QueryCounter, make_accounts, run_together
-from lkabonent.extensions import db
+from lkabonent.extensions import db, read
 from lkabonent.meters.services import (
+    _HISTORY,
     HistoryLine,
     Outcome,
     Submission,
@@ -936,6 +937,25 @@ def test_history_shows_two_years_and_counts_the_oldest_month_from_the_reading_be
     assert len(lines) == 24
     assert lines[0] == (NOVEMBER, 1, 340, 10)
     assert lines[-1] == (month(12, 2024), 1, 110, 10)
+
+
+def test_history_counts_its_oldest_month_from_a_reading_years_before(app, data, meter_id):
+    """The base of the first month shown is the latest accepted reading before the two years
+    shown, however long ago: here from 2023, a rejected one after it not counting. Of the
+    readings before those years, only that one is read."""
+    data.reading(meter_id, month(5, 2023), 90)
+    data.reading(meter_id, month(6, 2023), 100)
+    data.reading(meter_id, month(1, 2024), 50, state=Reading.REJECTED, reason="Меньше")
+    data.reading(meter_id, month(3, 2025), 160)
+
+    assert history(app, meter_id) == [(month(3, 2025), 1, 160, 60)]
+    with app.app_context():
+        params = {"meter_id": meter_id, "month": month(12, 2024), "latest": NOVEMBER}
+        read_rows = read(_HISTORY, params).all()
+    assert [(row.month, row.value) for row in read_rows] == [
+        (month(6, 2023), 100),
+        (month(3, 2025), 160),
+    ]
 
 
 # --- an account's meter --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from flask import current_app
 from markupsafe import Markup, escape
-from sqlalchemy import and_, bindparam, func, literal, literal_column, select, union_all
+from sqlalchemy import Select, and_, bindparam, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import aliased
 
 from ..billing.readings import AlreadyExported, store_portal_reading
@@ -246,22 +246,31 @@ _LATEST_MONTH = (
     )
     .scalar_subquery()
 )
-_LATEST_ACCEPTED = (
-    select(literal(0).label("current"), *_READING_COLUMNS)
-    .select_from(Meter)
-    .join(_ZONES, _ZONES.c.zone <= Meter.zones)
-    .join(
-        Reading,
-        and_(
-            Reading.meter_id == Meter.id,
-            Reading.zone == _ZONES.c.zone,
-            Reading.month == _LATEST_MONTH,
-        ),
+
+
+def _latest_accepted(meters, *columns) -> Select:
+    """These columns of the readings of _LATEST_MONTH, per zone of the ``meters`` (a condition
+    on Meter.id), not rejected."""
+    return (
+        select(*columns)
+        .select_from(Meter)
+        .join(_ZONES, _ZONES.c.zone <= Meter.zones)
+        .join(
+            Reading,
+            and_(
+                Reading.meter_id == Meter.id,
+                Reading.zone == _ZONES.c.zone,
+                Reading.month == _LATEST_MONTH,
+            ),
+        )
+        .where(meters, Reading.state != Reading.REJECTED)
     )
-    .where(
-        Meter.id.in_(bindparam("meter_ids", expanding=True)),
-        Reading.state != Reading.REJECTED,
-    )
+
+
+_LATEST_ACCEPTED = _latest_accepted(
+    Meter.id.in_(bindparam("meter_ids", expanding=True)),
+    literal(0).label("current"),
+    *_READING_COLUMNS,
 )
 _OF_MONTH = select(literal(1).label("current"), *_READING_COLUMNS).where(
     Reading.meter_id.in_(bindparam("meter_ids", expanding=True)),
@@ -335,28 +344,34 @@ class HistoryLine(NamedTuple):
         return Reading.SOURCES[self.source]
 
 
-# HistoryLine's columns but consumption, by zone and month: the portal's reading first, the
-# accounting system's last.
-_HISTORY = (
-    select(
-        Reading.month,
-        Reading.zone,
-        Reading.value,
-        Reading.source,
-        Reading.state,
-        Reading.rejection_reason,
-    )
-    .where(Reading.meter_id == bindparam("meter_id"), Reading.month <= bindparam("latest"))
-    .order_by(Reading.zone, Reading.month, Reading.source.desc(), Reading.id)
+# HistoryLine's columns but consumption, by zone and month, of the months shown (from ``month``
+# to ``latest``) and, as the base of the first one's consumption, each zone's latest accepted
+# reading before them: a meter's page reads the same rows however old the meter is. Of two
+# readings of a month, the portal's comes first and the accounting system's last.
+_HISTORY_COLUMNS = (
+    Reading.month,
+    Reading.zone,
+    Reading.value,
+    Reading.source,
+    Reading.state,
+    Reading.rejection_reason,
 )
+_HISTORY = union_all(
+    select(*_HISTORY_COLUMNS).where(
+        Reading.meter_id == bindparam("meter_id"),
+        Reading.month.between(bindparam("month"), bindparam("latest")),
+    ),
+    _latest_accepted(Meter.id == bindparam("meter_id"), *_HISTORY_COLUMNS),
+).order_by(literal_column("zone"), literal_column("month"), _PORTAL_FIRST)
 
 
 def meter_history(meter: MeterLike, latest: date) -> list[HistoryLine]:
     """The meter's readings of the MONTHS_SHOWN months up to ``latest``, latest first. A
     month's consumption counts from the month before's accepted reading (the accounting
     system's, of two), across a rollover; a rejected reading has none."""
-    readings = read(_HISTORY, {"meter_id": meter.id, "latest": latest}).all()
     first_shown = add_months(latest, 1 - MONTHS_SHOWN)
+    params = {"meter_id": meter.id, "month": first_shown, "latest": latest}
+    readings = read(_HISTORY, params).all()
     capacity = 10**meter.digits
     lines = []
     for _, of_zone in groupby(readings, key=itemgetter(1)):
