@@ -250,7 +250,7 @@ def test_bars_are_as_tall_as_their_volume_within_the_plot(app_context):
     heights = [bar.height for bar in chart.bars]
     assert heights[1] == pytest.approx(2 * heights[0], abs=0.1)
     assert heights[1] == pytest.approx(4 * heights[3], abs=0.1)
-    assert heights[2] == 0 and chart.bars[2].volume is None
+    assert heights[2] == 0 and chart.bars[2].text is None
     assert all(TOP <= bar.y <= HEIGHT for bar in chart.bars)
     assert [label for _, label in chart.ticks] == ["0", "2", "4", "6", "8"]
     # Month labels every third bar, counted back from the latest.

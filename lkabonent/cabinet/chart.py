@@ -28,8 +28,7 @@ class Bar(NamedTuple):  # a page lays out a hundred: a tuple is built several ti
     width: int
     height: int
     month: date
-    volume: Decimal | None
-    text: str | None  # the volume as pages write it: its tooltip, and its cell in the table
+    text: str | None  # the volume as pages write it (None: none known), its tooltip and cell
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ def layout(series: Consumption) -> Chart:
         # At least a unit for any volume, so that a small one shows (and has its tooltip).
         height = max(1, round(float(volume) * scale)) if volume else 0
         text = None if volume is None else number_ru(volume)
-        bars.append(Bar(x, TOP + PLOT - height, width, height, month, volume, text))
+        bars.append(Bar(x, TOP + PLOT - height, width, height, month, text))
     ticks = [(TOP + PLOT - PLOT * i // TICKS, number_ru(step * i)) for i in range(TICKS + 1)]
     labels = [
         (middle, short_month(month))
