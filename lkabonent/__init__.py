@@ -17,6 +17,8 @@ from .forms import csrf_token
 from .links import template_url_for
 from .mail import public_url
 from .models import Payment, render_item
+from .payment_qr import PaymentQRError
+from .payment_qr import check as check_qr_field
 from .text import (
     date_ru,
     days_left_ru,
@@ -164,34 +166,34 @@ def _check_public_url(value) -> None:
         )
 
 
-# The payee's requisites that must be strings of exactly so many digits.
-PAYEE_DIGITS = {
-    "inn": (10, 12),
-    "kpp": (9,),
-    "account": (20,),
-    "bic": (9,),
-    "correspondent_account": (20,),
+# The payee's requisites and the fields of the payment QR code that carry them: a receipt must
+# never fail on them, so the portal does not start with ones the code could not hold.
+PAYEE_QR_FIELDS = {
+    "name": "Name",
+    "account": "PersonalAcc",
+    "bank": "BankName",
+    "bic": "BIC",
+    "correspondent_account": "CorrespAcc",
+    "inn": "PayeeINN",
+    "kpp": "KPP",
 }
-PAYEE_TEXTS = ("name", "bank", "contacts")
 
 
 def _check_payee(payee, production: bool) -> None:
     """Refuse to start with requisites a receipt could not carry, or, in production, with the
     example requisites of config.py."""
-    problems = [
-        f"{key} — нужно {' или '.join(map(str, lengths))} цифр"
-        for key, lengths in PAYEE_DIGITS.items()
-        if not (
-            isinstance(payee.get(key), str)
-            and payee[key].isascii()
-            and payee[key].isdigit()
-            and len(payee[key]) in lengths
-        )
-    ] + [
-        f"{key} — не заполнено"
-        for key in PAYEE_TEXTS
-        if not (isinstance(payee.get(key), str) and payee[key].strip())
-    ]
+    problems = []
+    for key in (*PAYEE_QR_FIELDS, "contacts"):
+        value = payee.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            problems.append(f"{key} — не заполнено")
+        elif not isinstance(value, str):
+            problems.append(f"{key} — нужна строка, а не {value!r}")
+        elif key in PAYEE_QR_FIELDS:
+            try:
+                check_qr_field(PAYEE_QR_FIELDS[key], value)
+            except PaymentQRError as error:
+                problems.append(f"{key} — {error}")
     if problems:
         raise RuntimeError(
             "Неверные реквизиты получателя платежа LKABONENT_PAYEE: " + "; ".join(problems) + "."

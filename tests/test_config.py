@@ -112,14 +112,18 @@ def test_production_refuses_the_example_payee(instance, tmp_path):
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"inn": "91020"}, "inn — нужно 10 или 12 цифр"),
-        ({"inn": "91021234５6"}, "inn — нужно 10 или 12 цифр"),
-        ({"kpp": "9102010O1"}, "kpp — нужно 9 цифр"),
-        ({"account": "4070281050000001234"}, "account — нужно 20 цифр"),
-        ({"bic": 43510607}, "bic — нужно 9 цифр"),
-        ({"correspondent_account": ""}, "correspondent_account — нужно 20 цифр"),
+        ({"inn": "91020"}, "inn — Поле PayeeINN должно содержать 10 или 12 цифр, а не «91020»"),
+        ({"inn": "91021234５6"}, "inn — Поле PayeeINN должно содержать 10 или 12 цифр"),
+        ({"kpp": "9102010O1"}, "kpp — Поле KPP должно содержать 9 знаков"),
+        ({"account": "4070281050000001234"}, "account — Поле PersonalAcc должно содержать 20 цифр"),
+        ({"bic": 43510607}, "bic — нужна строка, а не 43510607"),
+        ({"correspondent_account": ""}, "correspondent_account — не заполнено"),
         ({"name": "  "}, "name — не заполнено"),
         ({"bank": None}, "bank — не заполнено"),
+        ({"contacts": "  "}, "contacts — не заполнено"),
+        # What the payment QR code of a receipt could not carry.
+        ({"name": "Н" * 161}, "name — Поле Name длиннее 160 знаков"),
+        ({"bank": "РНКБ | БАНК"}, "bank — Поле BankName содержит знак «|»"),
     ],
 )
 def test_malformed_payee_requisites_are_refused_in_any_mode(instance, tmp_path, changes, reason):
