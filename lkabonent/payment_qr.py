@@ -3,14 +3,16 @@ parsed here) and its image (drawn by segno).
 
 The string is a header, ``ST0001`` and an encoding flag (``2``: UTF-8, the only one the portal
 writes), then ``Key=Value`` fields after the separator ``|``: first the five mandatory ones in
-the standard's order, then the others in the order given. A value may not hold the separator,
-and may not exceed the standard's length for its field (the standard sets none for the
-"other" fields of its table 3, such as PayerAddress). Billing systems spell the keys
-differently, so parsing ignores their case and returns the standard's spelling.
+the standard's order, then the others in the order given. A value may not hold the separator
+or control characters, and may not exceed the standard's length for its field (the standard
+sets none for the "other" fields of its table 3, such as PayerAddress). Billing systems spell
+the keys differently, so parsing ignores their case and spells the fields this module knows as
+the standard does.
 """
 
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -68,7 +70,7 @@ SHAPES = {
     "PersonalAcc": "20 цифр",
     "BIC": "9 цифр",
     "CorrespAcc": "20 цифр",
-    "Sum": "сумма в копейках: от 1 до 18 цифр",
+    "Sum": "сумму в копейках: от 1 до 18 цифр",
     "PayeeINN": "10 или 12 цифр",
     "PayerINN": "10 или 12 цифр",
     "KPP": "9 знаков: 4 цифры, 2 цифры или заглавные латинские буквы, 3 цифры",
@@ -76,6 +78,13 @@ SHAPES = {
     "TechCode": "2 цифры",
 }
 _CANONICAL = {name.lower(): name for name in FIELDS}
+# Characters no value may hold: control characters (line breaks among them), lone surrogates
+# (not encodable in UTF-8) and the line and paragraph separators.
+_FORBIDDEN_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")
+
+
+def _forbidden(character: str) -> bool:
+    return character == SEPARATOR or unicodedata.category(character) in _FORBIDDEN_CATEGORIES
 
 
 class PaymentQRError(ValueError):
@@ -87,20 +96,22 @@ def check(name: str, value: str) -> str:
     """``value`` if the field ``name`` of the standard can hold it, else PaymentQRError."""
     field = FIELDS.get(name)
     if field is None:
-        raise PaymentQRError(f"Поле {name} не предусмотрено ГОСТ Р 56042-2014 для квитанций.")
-    if not value:
-        raise PaymentQRError(f"Поле {name} пустое.")
+        raise PaymentQRError(f"Поле {name} не поддерживается порталом")
+    if not isinstance(value, str):
+        raise PaymentQRError(f"Поле {name} должно быть строкой, а не {value!r}")
+    if not value.strip():
+        raise PaymentQRError(f"Поле {name} пустое")
     if SEPARATOR in value:
-        raise PaymentQRError(f"Поле {name} содержит знак «{SEPARATOR}», разделитель полей.")
-    if any(character in value for character in "\r\n"):
-        raise PaymentQRError(f"Поле {name} содержит перевод строки.")
+        raise PaymentQRError(f"Поле {name} содержит знак «{SEPARATOR}», разделитель полей")
+    if any(_forbidden(character) for character in value):
+        raise PaymentQRError(f"Поле {name} содержит перевод строки или управляющий символ")
     if field.max_length is not None and len(value) > field.max_length:
         raise PaymentQRError(
-            f"Поле {name} длиннее {field.max_length} знаков ({len(value)}): так велит "
-            "ГОСТ Р 56042-2014."
+            f"Поле {name} длиннее {field.max_length} знаков, допустимых ГОСТ Р 56042-2014: "
+            f"{len(value)}"
         )
     if field.pattern is not None and not field.pattern.fullmatch(value):
-        raise PaymentQRError(f"Поле {name} должно содержать {SHAPES[name]}, а не «{value}».")
+        raise PaymentQRError(f"Поле {name} должно содержать {SHAPES[name]}, а не «{value}»")
     return value
 
 
@@ -112,11 +123,11 @@ def build(fields: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
     names = [name for name, _ in pairs]
     for name in names:
         if names.count(name) > 1:
-            raise PaymentQRError(f"Поле {name} указано дважды.")
+            raise PaymentQRError(f"Поле {name} указано дважды")
     given = dict(pairs)
     missing = [name for name in MANDATORY if name not in given]
     if missing:
-        raise PaymentQRError("Не хватает обязательных полей: " + ", ".join(missing) + ".")
+        raise PaymentQRError("Не хватает обязательных полей: " + ", ".join(missing))
     ordered = [(name, given[name]) for name in MANDATORY] + [
         (name, value) for name, value in pairs if name not in MANDATORY
     ]
@@ -124,43 +135,53 @@ def build(fields: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
 
 
 def parse(text: str) -> dict[str, str]:
-    """The fields of a payment string, by the standard's spelling of their names whatever the
-    case they came in (a name the standard does not know is kept as it came). The separator
-    is the character after the header, as the standard defines it. PaymentQRError for a
-    string without the header, a field without «=», a field given twice, or a missing
-    mandatory field."""
-    if len(text) < len(HEADER) + 1 or not (
-        text.startswith(FORMAT) and text[len(FORMAT)] in ENCODINGS
-    ):
-        raise PaymentQRError("Это не платежный код ГОСТ Р 56042-2014: нет заголовка ST0001.")
+    """The fields of a payment string; the names of FIELDS spelled as the standard does whatever
+    the case they came in, others kept as they came. The separator is the character after the
+    header, as the standard defines it. PaymentQRError for a string without the header or
+    fields, a separator that is a letter, digit or «=», a field without «=», a field given
+    twice, or a missing mandatory field."""
+    if len(text) < len(HEADER) or not (text.startswith(FORMAT) and text[len(FORMAT)] in ENCODINGS):
+        raise PaymentQRError("Это не платежный код ГОСТ Р 56042-2014: нет заголовка ST0001")
+    if len(text) == len(HEADER):
+        raise PaymentQRError("В платежном коде нет полей")
     separator = text[len(HEADER)]
+    if separator.isalnum() or separator == "=":
+        raise PaymentQRError(
+            f"В платежном коде после заголовка нет разделителя полей, а стоит «{separator}»"
+        )
     fields: dict[str, str] = {}
     for part in text[len(HEADER) + 1 :].split(separator):
         if not part:  # some billing systems end the string with a separator
             continue
         name, equals, value = part.partition("=")
         if not equals:
-            raise PaymentQRError(f"В платежном коде поле без значения: «{part}».")
+            raise PaymentQRError(f"В платежном коде поле без значения: «{part}»")
         name = _CANONICAL.get(name.lower(), name)
         if name in fields:
-            raise PaymentQRError(f"В платежном коде поле {name} указано дважды.")
+            raise PaymentQRError(f"В платежном коде поле {name} указано дважды")
         fields[name] = value
     missing = [name for name in MANDATORY if name not in fields]
     if missing:
-        raise PaymentQRError("В платежном коде нет обязательных полей: " + ", ".join(missing) + ".")
+        raise PaymentQRError("В платежном коде нет обязательных полей: " + ", ".join(missing))
     return fields
 
 
 def fit(value: str, limit: int) -> str:
-    """Free text made fit for a field: the separator and line breaks become spaces, runs of
-    spaces one, and what exceeds ``limit`` characters is cut at a word, ending in «…»."""
-    text = " ".join(re.sub(r"[|\r\n]", " ", value).split())
+    """Free text made fit for a field of at most ``limit`` (2 or more) characters: the
+    separator, line breaks and control characters become spaces, runs of spaces one, and a
+    longer text is cut, at a word unless that loses half of it, ending in «…». Empty when
+    the text has nothing else: the caller then leaves the field out."""
+    if limit < 2:
+        raise ValueError(f"limit must be 2 or more, not {limit}")
+    text = " ".join("".join(" " if _forbidden(c) else c for c in value).split())
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
-    if " " in cut and not text[limit - 1].isspace():
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,.;:-") + "…"
+    if not text[limit - 1].isspace() and " " in cut:
+        at_word = cut[: cut.rindex(" ")].rstrip(" ,.;:-")
+        if len(at_word) >= len(cut) // 2:
+            cut = at_word
+    return cut.rstrip() + "…"
 
 
 def svg(text: str, title: str) -> Markup:
