@@ -1,6 +1,6 @@
 # lkabonent — the developer's commands. `make` alone lists them.
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres e2e lint format clean bench-import bench
+.PHONY: help install run test test-sqlite test-postgres e2e lint format fonts clean bench-import bench
 
 PYTHON ?= python3
 VENV := .venv
@@ -44,6 +44,9 @@ lint: install ## Check the code with ruff
 format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+fonts: install ## Rebuild the receipt's font subsets in static/fonts from Debian's fonts-dejavu-core
+	PYTHON=$(BIN)/python bash static/fonts/build.sh
 
 bench-import: install ## Time `flask billing import` of 1M and 2M charges on SQLite and PostgreSQL (BENCH_ARGS=--help)
 	$(BIN)/python tests/benchmarks/import_bench.py $(BENCH_ARGS)
