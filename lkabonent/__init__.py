@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from . import config as default_config
 from .cabinet.finance import month_param
+from .cabinet.receipt import PAYEE_FIELDS
 from .cli import register_commands
 from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -119,6 +120,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
     if app.config["PUBLIC_URL"]:
         _check_public_url(app.config["PUBLIC_URL"])
     _check_payee(app.config["PAYEE"], production)
+    _check_due_day(app.config["PAYMENT_DUE_DAY"])
 
     url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "lkabonent.sqlite"
@@ -166,32 +168,20 @@ def _check_public_url(value) -> None:
         )
 
 
-# The payee's requisites and the fields of the payment QR code that carry them: a receipt must
-# never fail on them, so the portal does not start with ones the code could not hold.
-PAYEE_QR_FIELDS = {
-    "name": "Name",
-    "account": "PersonalAcc",
-    "bank": "BankName",
-    "bic": "BIC",
-    "correspondent_account": "CorrespAcc",
-    "inn": "PayeeINN",
-    "kpp": "KPP",
-}
-
-
 def _check_payee(payee, production: bool) -> None:
-    """Refuse to start with requisites a receipt could not carry, or, in production, with the
-    example requisites of config.py."""
+    """Refuse to start with requisites a receipt could not carry (a receipt must never fail on
+    them: the payment QR code's fields must hold them), or, in production, with the example
+    requisites of config.py."""
     problems = []
-    for key in (*PAYEE_QR_FIELDS, "contacts"):
+    for key in (*PAYEE_FIELDS, "contacts"):
         value = payee.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             problems.append(f"{key} — не заполнено")
         elif not isinstance(value, str):
             problems.append(f"{key} — нужна строка, а не {value!r}")
-        elif key in PAYEE_QR_FIELDS:
+        elif key in PAYEE_FIELDS:
             try:
-                check_qr_field(PAYEE_QR_FIELDS[key], value)
+                check_qr_field(PAYEE_FIELDS[key], value)
             except PaymentQRError as error:
                 problems.append(f"{key} — {error}")
     if problems:
@@ -202,6 +192,16 @@ def _check_payee(payee, production: bool) -> None:
         raise RuntimeError(
             "Реквизиты получателя платежа не заданы: в квитанции были бы примерные реквизиты. "
             "Укажите PAYEE в instance/config.py или LKABONENT_PAYEE (JSON)."
+        )
+
+
+def _check_due_day(value) -> None:
+    """Refuse to start with a due day that some month lacks: its receipts could not be made."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 28:
+        raise RuntimeError(
+            f"Неверный срок оплаты LKABONENT_PAYMENT_DUE_DAY={value!r}: нужно число от 1 до 28 "
+            "(день следующего месяца, до которого оплачивается счет; он должен быть в каждом "
+            "месяце)."
         )
 
 

@@ -72,8 +72,11 @@ PAYEE = {
     "correspondent_account": "30101810335100000607",
     "contacts": "295000, г. Симферополь, ул. Примерная, д. 1; +7 (3652) 00-00-00; eirc.example.ru",
 }
-# A month's bill is due by this day of the next month.
+# A month's bill is due by this day of the next month (1–28: a day every month has).
 PAYMENT_DUE_DAY = 10
+# PDFs of receipts a subscriber may download (Flask-Limiter notation): each costs a third of a
+# second of a worker's time, a page a few milliseconds.
+RECEIPT_PDF_LIMIT_PER_USER = "20 per minute"
 # Local time of the settlement centre: months and days of the reading window begin by it, and
 # exported files carry it.
 TIME_ZONE = "Europe/Simferopol"

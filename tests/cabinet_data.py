@@ -23,6 +23,7 @@ from lkabonent.models import (
 )
 
 RECEIVED = datetime(2026, 10, 20, 7, 0, tzinfo=UTC)
+OCTOBER, SEPTEMBER = date(2026, 10, 1), date(2026, 9, 1)
 
 
 class CabinetData:
@@ -105,6 +106,52 @@ class CabinetData:
                 **values,
             )
         )
+
+    def bill_services(self) -> dict[str, int]:
+        """The services of two_bills(); their ids, by code."""
+        return {
+            "cold_water": self.service("cold_water", "Холодное водоснабжение", "м³"),
+            "electricity": self.service("electricity", "Электроснабжение", "кВт·ч"),
+            "penalty": self.service("penalty", "Пени", "руб.", is_penalty=True),
+        }
+
+    def two_bills(self, account_id: int, services: dict[str, int], benefit: str = "0") -> None:
+        """September's and October's bills of an account: cold water both months (October's
+        recalculated), electricity (less ``benefit``) and пени in October. September asks
+        225,62; October 363,80 + 771,60 − benefit + 12,34."""
+        water = services["cold_water"]
+        self.charge(
+            account_id,
+            SEPTEMBER,
+            water,
+            volume="5",
+            tariff="45.1234",
+            accrued="225.62",
+            opening="1000",
+            paid="1000",
+        )
+        self.charge(
+            account_id,
+            OCTOBER,
+            water,
+            volume="5.5",
+            tariff="45.1234",
+            accrued="248.18",
+            recalculation="-10.00",
+            reason="Перерасчет по показаниям",
+            opening="225.62",
+            paid="100",
+        )
+        self.charge(
+            account_id,
+            OCTOBER,
+            services["electricity"],
+            volume="120",
+            tariff="6.43",
+            accrued="771.60",
+            benefit=benefit,
+        )
+        self.charge(account_id, OCTOBER, services["penalty"], accrued="12.34")
 
     def payment(
         self,

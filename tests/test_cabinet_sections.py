@@ -10,14 +10,13 @@ from urllib.parse import parse_qsl
 
 import pytest
 import time_machine
-from cabinet_data import CabinetData
+from cabinet_data import OCTOBER, SEPTEMBER, CabinetData
 from sqlalchemy import select, update
 
 from conftest import NOW, Client, QueryCounter, logged_in, make_accounts
 from lkabonent.extensions import db
 from lkabonent.models import Reading, Service
 
-OCTOBER, SEPTEMBER = date(2026, 10, 1), date(2026, 9, 1)
 MISSING_NUMBER, MISSING_ID = "1999999999", 987654
 
 
@@ -37,34 +36,10 @@ def household(app):
     the same kinds of rows. The ids and numbers, by name."""
     data = CabinetData(app)
     mine, spare, strangers = make_accounts(app, 3)
-    water = data.service("cold_water", "Холодное водоснабжение", "м³")
-    power = data.service("electricity", "Электроснабжение", "кВт·ч")
-    penalty = data.service("penalty", "Пени", "руб.", is_penalty=True)
+    services = data.bill_services()
+    water = services["cold_water"]
     for account in (mine, strangers):
-        data.charge(
-            account.id,
-            SEPTEMBER,
-            water,
-            volume="5",
-            tariff="45.1234",
-            accrued="225.62",
-            opening="1000",
-            paid="1000",
-        )
-        data.charge(
-            account.id,
-            OCTOBER,
-            water,
-            volume="5.5",
-            tariff="45.1234",
-            accrued="248.18",
-            recalculation="-10.00",
-            reason="Перерасчет по показаниям",
-            opening="225.62",
-            paid="100",
-        )
-        data.charge(account.id, OCTOBER, power, volume="120", tariff="6.43", accrued="771.60")
-        data.charge(account.id, OCTOBER, penalty, accrued="12.34", opening="0")
+        data.two_bills(account.id, services)
     data.payment(mine.id, date(2026, 9, 16), "1000.00", month=date(2026, 8, 1))
     data.payment(mine.id, date(2026, 10, 16), "100.00", "online", month=SEPTEMBER)
     data.payment(mine.id, date(2026, 11, 5), "300.00", "cash")  # after the October bill
@@ -419,6 +394,8 @@ ACCOUNT_PAGES = {
     "cabinet.consumption",
     "cabinet.debt",
     "cabinet.payments",
+    "cabinet.receipt",
+    "cabinet.receipt_pdf",
     "cabinet.meters.index",
     "cabinet.meters.meter",
 }
@@ -512,6 +489,9 @@ PAGES = [
     ("/cabinet/debt", False),
     ("/cabinet/payments", False),
     ("/cabinet/payments?page=1", True),
+    ("/cabinet/receipt", False),
+    ("/cabinet/receipt?month=2026-10", True),
+    ("/cabinet/receipt.pdf?month=2026-10", False),
     ("/cabinet/meters/", False),
 ]
 

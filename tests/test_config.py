@@ -135,6 +135,17 @@ def test_malformed_payee_requisites_are_refused_in_any_mode(instance, tmp_path, 
     assert reason in str(refusal.value)
 
 
+@pytest.mark.parametrize("day", [0, 29, 31, "10", True, None])
+def test_a_due_day_that_some_month_lacks_is_refused(instance, tmp_path, day):
+    with pytest.raises(RuntimeError, match=r"LKABONENT_PAYMENT_DUE_DAY=.*нужно число от 1 до 28"):
+        create_app({"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), "PAYMENT_DUE_DAY": day})
+
+
+def test_the_28th_is_a_due_day_every_month_has(instance, tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), "PAYMENT_DUE_DAY": 28})
+    assert app.config["PAYMENT_DUE_DAY"] == 28
+
+
 @pytest.mark.parametrize(
     ("url", "reason"),
     [

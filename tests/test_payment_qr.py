@@ -1,9 +1,11 @@
 """The payment string of ГОСТ Р 56042-2014: built, parsed, refused, fitted, and read back from
 its image by a real decoder (zbarimg)."""
 
+import base64
 import re
 
 import pytest
+from decoding import read_qr
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +18,9 @@ from lkabonent.payment_qr import (
     check,
     fit,
     parse,
+    png,
+    png_img,
+    svg,
 )
 
 PAYEE = {
@@ -205,3 +210,32 @@ def test_fitted_text_is_within_its_limit_and_taken_by_the_builder(text, limit):
     if fitted:
         assert check("PayerAddress", fitted) == fitted
         assert whole.startswith(fitted.removesuffix("…").rstrip(" ,.;:-"))
+
+
+def test_a_banking_apps_decoder_reads_the_png_byte_for_byte(tmp_path):
+    text = build({**PAYEE, **BILL})
+    image = tmp_path / "qr.png"
+    image.write_bytes(png(text))
+    decoded = read_qr(image)
+    assert decoded == text
+    assert parse(decoded)["Sum"] == "123456"
+
+
+def test_the_svg_scales_with_the_page_and_is_titled_for_screen_readers():
+    drawn = str(svg(build(PAYEE), "QR-код <оплаты>"))
+    assert drawn.startswith('<svg role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ')
+    assert 'class="payment-qr"' in drawn and "width=" not in drawn.split(">")[0]
+    assert "<title>QR-код &lt;оплаты&gt;</title>" in drawn
+
+
+def test_the_img_of_the_pdf_carries_the_png_and_an_escaped_text(tmp_path):
+    text = build({**PAYEE, **BILL})
+    drawn = str(png_img(text, 'QR-код "оплаты" <ЖКУ>'))
+    found = re.fullmatch(
+        r'<img class="payment-qr" src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="(.*)">', drawn
+    )
+    assert found, drawn
+    assert found.group(2) == "QR-код &#34;оплаты&#34; &lt;ЖКУ&gt;"
+    image = tmp_path / "qr.png"
+    image.write_bytes(base64.b64decode(found.group(1)))
+    assert read_qr(image) == text

@@ -6,7 +6,7 @@ import logging
 import math
 import re
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote, urlencode
 
@@ -913,6 +913,8 @@ def test_get_never_changes_state(app, make_client, mailbox, accounts):
     client = logged_in(make_client(app), "me@example.ru")
     assert link(client, "1080000001", "Иванов").status_code == 303
     meter_id = a_meter(app, accounts)
+    data = CabinetData(app)  # a bill, so that its receipt and PDF exist
+    data.charge(accounts["1080000001"].id, date(2026, 10, 1), data.service("heat"), accrued="1")
     anonymous = make_client(app)
     before = table_rows(app)
     assert client.get("/logout").status_code == 405

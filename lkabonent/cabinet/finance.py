@@ -51,8 +51,8 @@ _CHARGE_MONTHS = (
     .distinct()
     .where(Charge.account_id == bindparam("account_id"))
     .order_by(Charge.month.desc())
-    .limit(MONTHS_SHOWN)
 )
+_RECENT_CHARGE_MONTHS = _CHARGE_MONTHS.limit(MONTHS_SHOWN)
 
 
 _LATEST_CHARGE_MONTH = select(func.max(Charge.month)).where(
@@ -65,9 +65,10 @@ def latest_charge_month(account_id: int) -> date | None:
     return read(_LATEST_CHARGE_MONTH, {"account_id": account_id}).scalar()
 
 
-def charge_months(account_id: int) -> list[date]:
-    """The months with charges, latest first, up to MONTHS_SHOWN."""
-    return read(_CHARGE_MONTHS, {"account_id": account_id}).scalars().all()
+def charge_months(account_id: int, every: bool = False) -> list[date]:
+    """The months with charges, latest first: up to MONTHS_SHOWN, or ``every`` one."""
+    query = _CHARGE_MONTHS if every else _RECENT_CHARGE_MONTHS
+    return read(query, {"account_id": account_id}).scalars().all()
 
 
 @dataclass

@@ -1,20 +1,31 @@
 """The cabinet: the main page and its widgets, «Лицевые счета» («Привязать», «Отвязать»),
-Расчеты, Задолженность and Произведенные платежи."""
+Расчеты, Задолженность, Произведенные платежи and the receipt («Печать квитанции»)."""
 
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from ..billing.services import last_received, local_today
-from ..extensions import db, login_manager
+from ..extensions import db, limiter, login_manager
 from ..htmx import redirect_to, render, wants_fragment
 from ..meters.services import meter_cards
+from ..payment_qr import png_img
+from ..payment_qr import svg as qr_svg
+from ..text import money_ru, month_ru
 from . import bp
 from .chart import charts, svg, table_rows
 from .finance import (
     PaymentFilter,
-    add_months,
     charge_months,
     consumption,
     debts,
@@ -25,6 +36,7 @@ from .finance import (
     statement,
 )
 from .forms import LinkAccountForm
+from .receipt import Receipt, due_date, receipt
 from .services import (
     AccountChoice,
     LinkOutcome,
@@ -89,6 +101,7 @@ SELECTOR_PAGES = (
     "cabinet.index",
     "cabinet.charges",
     "cabinet.consumption",
+    "cabinet.receipt",
     "cabinet.meters.index",
 )
 
@@ -129,8 +142,7 @@ def index():
         debt=debt,
         waiting=[card for card in cards if card.waiting],
         upcoming=min(closed, key=lambda window: window.first_day, default=None),
-        due_on=debt.month
-        and add_months(debt.month, 1).replace(day=current_app.config["PAYMENT_DUE_DAY"]),
+        due_on=debt.month and due_date(debt.month, current_app.config["PAYMENT_DUE_DAY"]),
         received=last_received(),
     )
 
@@ -175,6 +187,67 @@ def consumption_charts():
         chart_svg=svg,
         table_rows=table_rows,
     )
+
+
+def _receipt_context() -> dict:
+    """What the receipt's page and its PDF show: the account chosen, the months with charges
+    and, when there are any, the receipt of ``?month=`` (the latest without one)."""
+    choice = chosen_accounts()
+    account = choice.selected
+    months = charge_months(account.id, every=True) if account else []
+    context = {"choice": choice, "months": months}
+    if months:
+        context["receipt"] = receipt(
+            account.id,
+            _month_arg(months),
+            current_app.config["PAYEE"],
+            current_app.config["PAYMENT_DUE_DAY"],
+        )
+    return context
+
+
+def _qr_title(document: Receipt) -> str:
+    """What the payment QR code says to a screen reader, and in place of the image."""
+    title = f"QR-код для оплаты квитанции за {month_ru(document.month)}"
+    if document.to_pay > 0:
+        title += f" на сумму {money_ru(document.to_pay)}"
+    return title
+
+
+@bp.get("/receipt", endpoint="receipt")
+def receipt_page():
+    """«Печать квитанции»: a month's receipt with its payment QR code, to read, print (the
+    print stylesheet leaves the receipt alone on an A4 sheet) or download as a PDF. The month
+    selector swaps the receipt by htmx."""
+    context = _receipt_context()
+    document = context.get("receipt")
+    if document:
+        context["qr"] = qr_svg(document.payment_code(), _qr_title(document))
+    return render("cabinet/receipt.html", "cabinet/_partials/receipt.html", **context)
+
+
+@bp.get("/receipt.pdf")
+@limiter.limit(
+    lambda: current_app.config["RECEIPT_PDF_LIMIT_PER_USER"],
+    key_func=lambda: f"receipt-pdf:{current_user.id}",
+    exempt_when=lambda: not current_user.is_authenticated,
+)
+def receipt_pdf():
+    """The receipt as a PDF: the receipt of the page, as printed, with the QR code as a PNG."""
+    context = _receipt_context()
+    document = context.get("receipt")
+    if document is None:
+        abort(404)
+    context["qr"] = png_img(document.payment_code(), _qr_title(document))
+    # WeasyPrint loads in a second; the commands of `flask`, which never draw a PDF, go without.
+    from ..pdf import pdf_of
+
+    html = render_template("cabinet/receipt_document.html", pdf=True, **context)
+    response = make_response(pdf_of(html))
+    response.content_type = "application/pdf"
+    name = f"kvitanciya-{document.payer.number}-{document.month:%Y-%m}.pdf"
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return response
 
 
 @bp.get("/debt")

@@ -11,3 +11,10 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// «Распечатать» on the receipt (shown only with JavaScript: without it, the browser's own
+// print serves).
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) {
+    window.print();
+  }
+});

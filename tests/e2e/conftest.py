@@ -17,6 +17,7 @@ from lkabonent import create_app
 from lkabonent.extensions import db, limiter
 from lkabonent.models import Account, AccountContact
 
+from .demo import Demo, seed_demo
 from .portal import AXE_PATH, AXE_SCRIPT, DESKTOP, Portal
 
 CHROMIUM = "/usr/bin/chromium"
@@ -121,3 +122,9 @@ def contact_accounts(live_server):
             return [account.number for account in accounts]
 
     return create
+
+
+@pytest.fixture
+def demo(live_server) -> Demo:
+    """The demo data, seeded for the test (tests/e2e/demo.py)."""
+    return seed_demo(live_server.app)

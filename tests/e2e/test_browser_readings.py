@@ -15,8 +15,8 @@ from lkabonent.extensions import db
 from lkabonent.models import Meter, Reading, ReadingExport, Service
 from lkabonent.text import date_ru, month_ru
 
+from .demo import FIRST, SECOND, Demo, seed_demo
 from .portal import ON_BOTH_SCREENS
-from .test_browser_sections import FIRST, SECOND, Demo, seed_demo
 
 pytestmark = pytest.mark.e2e
 
