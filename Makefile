@@ -1,6 +1,6 @@
 # lkabonent — the developer's commands. `make` alone lists them.
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres e2e lint format fonts clean bench-import bench
+.PHONY: help install run test test-sqlite test-postgres e2e lint format fonts clean bench-import bench bench-receipt
 
 PYTHON ?= python3
 VENV := .venv
@@ -51,8 +51,14 @@ fonts: install ## Rebuild the receipt's font subsets in static/fonts from Debian
 bench-import: install ## Time `flask billing import` of 1M and 2M charges on SQLite and PostgreSQL (BENCH_ARGS=--help)
 	$(BIN)/python tests/benchmarks/import_bench.py $(BENCH_ARGS)
 
-bench: install ## Measure the cabinet's pages under gunicorn on SQLite and PostgreSQL (BENCH_ARGS=--help)
-	$(BIN)/python tests/benchmarks/pages_bench.py $(BENCH_ARGS)
+bench: install ## The receipt's PDF, then the cabinet's pages under gunicorn on SQLite and PostgreSQL (BENCH_ARGS=--help)
+	status=0; \
+	$(BIN)/python tests/benchmarks/receipt_bench.py || status=$$?; \
+	$(BIN)/python tests/benchmarks/pages_bench.py $(BENCH_ARGS) || status=$$?; \
+	exit $$status
+
+bench-receipt: install ## Time the receipt's PDF in-process (median of 20 receipts, warm)
+	$(BIN)/python tests/benchmarks/receipt_bench.py
 
 clean: ## Remove the virtual environment, caches and test artifacts
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis test-artifacts
