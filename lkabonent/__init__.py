@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as default_config
 from .cabinet.finance import month_param
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_response_headers(app)
+    trust_proxies(app)
     app.jinja_env.globals.update(
         organization=app.config["ORGANIZATION_NAME"],
         public_url=public_url,
@@ -121,6 +123,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
         _check_public_url(app.config["PUBLIC_URL"])
     _check_payee(app.config["PAYEE"], production)
     _check_due_day(app.config["PAYMENT_DUE_DAY"])
+    _check_trusted_proxies(app.config["TRUSTED_PROXIES"])
 
     url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "lkabonent.sqlite"
@@ -203,6 +206,32 @@ def _check_due_day(value) -> None:
             "(день следующего месяца, до которого оплачивается счет; он должен быть в каждом "
             "месяце)."
         )
+
+
+# More proxies in a row than any deployment of the portal has: a larger number is a mistake.
+MAX_TRUSTED_PROXIES = 5
+
+
+def _check_trusted_proxies(value) -> None:
+    """Refuse to start with a number of proxies that is not one."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value <= MAX_TRUSTED_PROXIES
+    ):
+        raise RuntimeError(
+            f"Неверное число доверенных прокси LKABONENT_TRUSTED_PROXIES={value!r}: нужно число "
+            f"от 0 до {MAX_TRUSTED_PROXIES} (1 — портал за nginx на том же сервере)."
+        )
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from their
+    X-Forwarded-For and X-Forwarded-Proto, counting from the last proxy: entries a client put
+    before them change nothing. Rate limits, sessions and consents then see the real client."""
+    count = app.config["TRUSTED_PROXIES"]
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _development_key(app: Flask) -> str:

@@ -13,6 +13,11 @@ DATABASE_URL = ""
 # Required outside debug and testing, where the address of the request stands in for it.
 PUBLIC_URL = ""
 
+# Reverse proxies in front of the portal (nginx: 1) whose X-Forwarded-For and X-Forwarded-Proto
+# are trusted: the client's address is the one the last of them saw. 0 trusts none: the address
+# is that of the connection. Count only proxies you run; a client can send those headers too.
+TRUSTED_PROXIES = 0
+
 # The organisation named on every page and in every mail.
 ORGANIZATION_NAME = "ГУП РК «КР ЕИРЦ»"
 SUBSCRIBER_SERVICE_CONTACTS = (

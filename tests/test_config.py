@@ -141,6 +141,14 @@ def test_a_due_day_that_some_month_lacks_is_refused(instance, tmp_path, day):
         create_app({"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), "PAYMENT_DUE_DAY": day})
 
 
+@pytest.mark.parametrize("count", [-1, 6, "1", True, None, 1.0])
+def test_a_number_of_trusted_proxies_that_is_not_one_is_refused(instance, tmp_path, count):
+    with pytest.raises(RuntimeError, match=r"LKABONENT_TRUSTED_PROXIES=.*от 0 до 5"):
+        create_app(
+            {"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), "TRUSTED_PROXIES": count}
+        )
+
+
 def test_the_28th_is_a_due_day_every_month_has(instance, tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), "PAYMENT_DUE_DAY": 28})
     assert app.config["PAYMENT_DUE_DAY"] == 28
