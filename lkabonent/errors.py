@@ -1,8 +1,11 @@
 """Error pages in Russian, in the site's layout, as a page or as an htmx fragment."""
 
+from flask import current_app, g
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from .extensions import login_manager
 from .htmx import render, wants_fragment
 
 MESSAGES = {
@@ -12,7 +15,13 @@ MESSAGES = {
     405: ("Некорректный запрос", "Так эту страницу открыть нельзя. Вернитесь на главную."),
     429: ("Слишком много запросов", "Вы отправили слишком много запросов. Повторите позже."),
     500: ("Ошибка на сервере", "Что-то пошло не так. Мы уже знаем об ошибке; повторите позже."),
+    503: (
+        "Сервис временно недоступен",
+        "Личный кабинет сейчас не может получить данные. Повторите через несколько минут.",
+    ),
 }
+# Seconds a client is asked to wait (Retry-After) when the database does not answer.
+DATABASE_RETRY_AFTER = 60
 # A 404 to htmx comes from a button or link of a page already open: what it aimed at is gone.
 STALE_MESSAGE = (
     "Не найдено",
@@ -41,7 +50,21 @@ def render_error(error: HTTPException):
     )
 
 
+def database_unavailable(error: OperationalError | InterfaceError):
+    """The database does not answer (down, restarting, unreachable): 503 with Retry-After, the
+    error logged. The page is shown to nobody in particular: loading the user would ask the
+    database again."""
+    current_app.logger.error("database unavailable: %s", error)
+    g._login_user = login_manager.anonymous_user()  # what Flask-Login's current_user returns
+    response = render_error(ServiceUnavailable())
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 def register_errorhandlers(app) -> None:
-    """Answer every HTTP error with a page of our own."""
+    """Answer every HTTP error with a page of our own, and a database that does not answer with
+    503."""
     for code in MESSAGES:
         app.register_error_handler(code, render_error)
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)

@@ -17,7 +17,7 @@ What is measured, for every URL of URLS below:
 - req/s: `wrk -t2 -c32 -d10s`, with the session cookie (and `HX-Request: true` for an htmx
   fragment); p50 and p99 latency: a second run at 8 connections (`-c8`, --latency-duration);
 - ×trivial and ×no-op: req/s over that of the two references measured on the same server in the
-  same repeat: /healthz (no session, no database) and the logged-in no-op (session, user and
+  same repeat: /healthz (no session; one «SELECT 1») and the logged-in no-op (session, user and
   linked accounts loaded, nothing rendered);
 - 100k/100: req/s of the page on the 100,000-account demo over req/s of the same page on a
   100-account demo of the same seed.
