@@ -1,5 +1,5 @@
 """Commands for the office and for developers: `flask billing …`, `flask demo …`,
-`flask mail …`."""
+`flask mail …`, `flask maintenance …`."""
 
 import os
 import sys
@@ -10,14 +10,17 @@ from flask.cli import AppGroup
 from . import demo
 from .billing.importer import Outcome, import_files
 from .billing.readings import NotWritten, UnknownBatch, export_readings
+from .clock import utcnow
 from .extensions import db
 from .mail import send_pending
+from .maintenance import purge
 from .models import BillingImport
 from .text import plural_ru
 
 billing_cli = AppGroup("billing", help="Обмен данными с системой учета.")
 demo_cli = AppGroup("demo", help="Демонстрационные данные.")
 mail_cli = AppGroup("mail", help="Исходящая почта.")
+maintenance_cli = AppGroup("maintenance", help="Обслуживание базы данных.")
 
 
 @billing_cli.command("import")
@@ -184,8 +187,21 @@ def mail_send_pending():
         raise SystemExit(1)
 
 
+@maintenance_cli.command("purge")
+def maintenance_purge():
+    """Удалить то, что хранится ограниченный срок и срок истек: завершенные сеансы, высланные
+    пароли, отправленные письма, неудачные попытки привязки."""
+    try:
+        deleted = purge(utcnow())
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    counts = ", ".join(f"{label} — {count}" for label, count in deleted.items())
+    click.echo(f"Удалено: {counts}.")
+
+
 def register_commands(app) -> None:
     """Add the command groups to `flask`."""
     app.cli.add_command(billing_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(maintenance_cli)

@@ -63,6 +63,14 @@ ARGON2_PARALLELISM = 1
 # every consent; change it whenever the text changes.
 PRIVACY_POLICY_VERSION = "2026-11-27"
 
+# Housekeeping (`flask maintenance purge`): days to keep, after which rows are deleted —
+# sessions after they ended, emailed passwords after they expired, mail after it was sent,
+# failed «Привязать» attempts (their limits look back a day at most) after they were made.
+ENDED_SESSION_RETENTION_DAYS = 30
+EMAILED_PASSWORD_RETENTION_DAYS = 7
+SENT_MAIL_RETENTION_DAYS = 30
+LINK_FAILURE_RETENTION_DAYS = 30
+
 ACCOUNTS_PER_PAGE = 10
 PAYMENTS_PER_PAGE = 12
 
