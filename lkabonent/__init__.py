@@ -21,6 +21,7 @@ from .mail import public_url
 from .models import Payment, render_item
 from .payment_qr import PaymentQRError
 from .payment_qr import check as check_qr_field
+from .requestlog import configure_logging, register_request_log, request_id
 from .text import (
     date_ru,
     days_left_ru,
@@ -51,6 +52,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder="../static",
     )
     configure(app, test_config)
+    configure_logging(app)
+    register_request_log(app)  # first: its id serves the others, its line comes last
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -66,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         channel_labels=Payment.CHANNELS,
         url_for=template_url_for(),
         csrf_token=csrf_token,
+        request_id=request_id,
     )
     # Flask-WTF hands its csrf_token to the templates as a context variable too; registered
     # after it (register_extensions runs csrf.init_app above), ours wins.

@@ -18,6 +18,9 @@ PUBLIC_URL = ""
 # is that of the connection. Count only proxies you run; a client can send those headers too.
 TRUSTED_PROXIES = 0
 
+# The portal's log on stderr: a line per request (lkabonent/requestlog.py) at INFO.
+LOG_LEVEL = "INFO"
+
 # The organisation named on every page and in every mail.
 ORGANIZATION_NAME = "ГУП РК «КР ЕИРЦ»"
 SUBSCRIBER_SERVICE_CONTACTS = (
