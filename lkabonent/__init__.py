@@ -36,6 +36,8 @@ from .text import (
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 MIN_SECRET_KEY_LENGTH = 32
+# A cookie's name prefix that makes browsers bind it to HTTPS and to the host that set it.
+HOST_PREFIX = "__Host-"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -139,6 +141,14 @@ def configure(app: Flask, test_config: dict | None) -> None:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     if app.debug:
         app.config["SESSION_COOKIE_SECURE"] = False  # `make run` serves plain HTTP
+    name = app.config["SESSION_COOKIE_NAME"]
+    if (
+        production
+        and app.config["SESSION_COOKIE_SECURE"]
+        and not app.config["SESSION_COOKIE_DOMAIN"]
+        and not name.startswith(HOST_PREFIX)
+    ):
+        app.config["SESSION_COOKIE_NAME"] = HOST_PREFIX + name
 
 
 def _public_url_problem(value) -> str | None:
@@ -292,11 +302,17 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_response_headers(app: Flask) -> None:
-    """Security headers on every response; nothing of a cabinet is kept in caches."""
+    """Security headers on every response; nothing of a cabinet is kept in caches. In
+    production, browsers are told to come over HTTPS only (HSTS)."""
+    hsts = None
+    if not (app.debug or app.testing) and app.config["HSTS_MAX_AGE"]:
+        hsts = f"max-age={app.config['HSTS_MAX_AGE']}; includeSubDomains"
 
     @app.after_request
     def security_headers(response):
         headers = response.headers
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", hsts)
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")

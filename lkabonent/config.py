@@ -106,8 +106,12 @@ IMPORT_ERRORS_SHOWN = 50
 # A form's CSRF token lives as long as its session: an open form does not expire by itself.
 WTF_CSRF_TIME_LIMIT = None
 
+# In production, with Secure cookies and no SESSION_COOKIE_DOMAIN, the name gets the prefix
+# "__Host-": browsers then refuse the cookie unless it comes over HTTPS from this very host.
 SESSION_COOKIE_NAME = "lkabonent_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = True  # switched off in debug mode, which serves plain HTTP
-REMEMBER_COOKIE_DURATION = 0  # no "remember me": a session lives on the server only
+REMEMBER_COOKIE_DURATION = 0
+# Strict-Transport-Security in production, seconds (2 years); 0 leaves the header out.
+HSTS_MAX_AGE = 63072000  # no "remember me": a session lives on the server only

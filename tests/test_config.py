@@ -102,6 +102,47 @@ def test_production_with_all_required_settings_starts(instance, tmp_path):
 PRODUCTION = {"SECRET_KEY": "k" * 32, "MAIL_SERVER": "smtp.example.ru", "PAYEE": PAYEE}
 
 
+def production_app(tmp_path, **overrides):
+    return create_app(
+        {
+            **PRODUCTION,
+            "PUBLIC_URL": "https://lk.example.ru",
+            "DATABASE_URL": sqlite_url(tmp_path),
+            **overrides,
+        }
+    )
+
+
+def test_production_binds_the_session_cookie_to_https_and_the_host(instance, tmp_path):
+    app = production_app(tmp_path)
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-lkabonent_session"
+    # The CSRF token of a form is the first thing a session holds.
+    cookie = app.test_client().get("/help/privacy").headers["Set-Cookie"]
+    assert cookie.startswith("__Host-lkabonent_session=")
+    attributes = {part.strip().split("=")[0] for part in cookie.split(";")[1:]}
+    assert {"Secure", "HttpOnly", "Path"} <= attributes and "Domain" not in attributes
+
+
+def test_production_asks_browsers_to_come_over_https_only(instance, tmp_path):
+    response = production_app(tmp_path).test_client().get("/help/privacy")
+    assert response.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+    off = production_app(tmp_path, HSTS_MAX_AGE=0).test_client().get("/help/privacy")
+    assert "Strict-Transport-Security" not in off.headers
+
+
+def test_the_cookie_keeps_its_name_where_it_cannot_carry_the_prefix(instance, tmp_path):
+    """Over plain HTTP (debug, or Secure switched off) and with a domain of its own, browsers
+    would refuse a "__Host-" cookie; nor does a test or debug application send HSTS."""
+    plain = production_app(tmp_path, SESSION_COOKIE_SECURE=False)
+    shared = production_app(tmp_path, SESSION_COOKIE_DOMAIN="example.ru")
+    debug = create_app({"DEBUG": True, "DATABASE_URL": sqlite_url(tmp_path)})
+    for app in (plain, shared, debug):
+        assert app.config["SESSION_COOKIE_NAME"] == "lkabonent_session"
+    testing = create_app({"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path)})
+    for app in (debug, testing):
+        assert "Strict-Transport-Security" not in app.test_client().get("/healthz").headers
+
+
 def test_production_refuses_the_example_payee(instance, tmp_path):
     settings = {**PRODUCTION, "PUBLIC_URL": "https://lk.example.ru"}
     del settings["PAYEE"]
