@@ -4,8 +4,7 @@ import os
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, request
-from flask_login import current_user
+from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -18,10 +17,11 @@ from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .forms import csrf_token
 from .links import template_url_for
 from .mail import public_url
+from .maintenance import RETENTIONS
 from .models import Payment, render_item
 from .payment_qr import PaymentQRError
 from .payment_qr import check as check_qr_field
-from .requestlog import configure_logging, register_request_log, request_id
+from .requestlog import configure_logging, register_request_log, request_id, user_id
 from .text import (
     date_ru,
     days_left_ru,
@@ -128,8 +128,29 @@ def configure(app: Flask, test_config: dict | None) -> None:
     if app.config["PUBLIC_URL"]:
         _check_public_url(app.config["PUBLIC_URL"])
     _check_payee(app.config["PAYEE"], production)
-    _check_due_day(app.config["PAYMENT_DUE_DAY"])
-    _check_trusted_proxies(app.config["TRUSTED_PROXIES"])
+    config = app.config
+    _check_whole_number(
+        "PAYMENT_DUE_DAY",
+        config["PAYMENT_DUE_DAY"],
+        1,
+        28,
+        "день следующего месяца, до которого оплачивается счет; он должен быть в каждом месяце",
+    )
+    _check_whole_number(
+        "TRUSTED_PROXIES",
+        config["TRUSTED_PROXIES"],
+        0,
+        MAX_TRUSTED_PROXIES,
+        "сколько прокси перед порталом; 1 — портал за nginx на том же сервере",
+    )
+    for retention in RETENTIONS:
+        _check_whole_number(
+            retention.setting,
+            config[retention.setting],
+            0,
+            None,
+            "срок хранения в днях для `flask maintenance purge`",
+        )
 
     url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "lkabonent.sqlite"
@@ -212,30 +233,23 @@ def _check_payee(payee, production: bool) -> None:
         )
 
 
-def _check_due_day(value) -> None:
-    """Refuse to start with a due day that some month lacks: its receipts could not be made."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 28:
-        raise RuntimeError(
-            f"Неверный срок оплаты LKABONENT_PAYMENT_DUE_DAY={value!r}: нужно число от 1 до 28 "
-            "(день следующего месяца, до которого оплачивается счет; он должен быть в каждом "
-            "месяце)."
-        )
-
-
 # More proxies in a row than any deployment of the portal has: a larger number is a mistake.
 MAX_TRUSTED_PROXIES = 5
 
 
-def _check_trusted_proxies(value) -> None:
-    """Refuse to start with a number of proxies that is not one."""
+def _check_whole_number(setting: str, value, low: int, high: int | None, meaning: str) -> None:
+    """Refuse to start with a setting that is not a whole number from ``low`` to ``high``
+    (None: no upper bound); ``meaning`` says in Russian what the number is."""
     if (
         isinstance(value, bool)
         or not isinstance(value, int)
-        or not 0 <= value <= MAX_TRUSTED_PROXIES
+        or value < low
+        or (high is not None and value > high)
     ):
+        span = f"от {low} до {high}" if high is not None else f"не меньше {low}"
         raise RuntimeError(
-            f"Неверное число доверенных прокси LKABONENT_TRUSTED_PROXIES={value!r}: нужно число "
-            f"от 0 до {MAX_TRUSTED_PROXIES} (1 — портал за nginx на том же сервере)."
+            f"Неверное значение LKABONENT_{setting}={value!r}: нужно целое число {span} "
+            f"({meaning})."
         )
 
 
@@ -316,7 +330,6 @@ def register_response_headers(app: Flask) -> None:
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
-        # Static files need no user (and loading one would cost a query per file).
-        if request.endpoint != "static" and current_user.is_authenticated:
+        if user_id() is not None:
             headers["Cache-Control"] = "no-store"
         return response

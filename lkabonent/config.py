@@ -112,6 +112,6 @@ SESSION_COOKIE_NAME = "lkabonent_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = True  # switched off in debug mode, which serves plain HTTP
-REMEMBER_COOKIE_DURATION = 0
+REMEMBER_COOKIE_DURATION = 0  # no "remember me": a session lives on the server only
 # Strict-Transport-Security in production, seconds (2 years); 0 leaves the header out.
-HSTS_MAX_AGE = 63072000  # no "remember me": a session lives on the server only
+HSTS_MAX_AGE = 63072000

@@ -31,21 +31,9 @@ RETENTIONS = (
 )
 
 
-def check_retentions(config) -> None:
-    """Refuse retentions that are not a whole number of days, 0 or more."""
-    for retention in RETENTIONS:
-        days = config[retention.setting]
-        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-            raise ValueError(
-                f"Неверный срок хранения LKABONENT_{retention.setting}={days!r}: нужно целое "
-                "число дней, 0 или больше."
-            )
-
-
 def purge(now: datetime) -> dict[str, int]:
-    """Delete the rows past their retention, in one transaction; how many of each kind, by
-    label."""
-    check_retentions(current_app.config)
+    """Delete the rows past their retention (settings, checked at start-up), in one
+    transaction; how many of each kind, by label."""
     deleted = {}
     for retention in RETENTIONS:
         cutoff = now - timedelta(days=current_app.config[retention.setting])

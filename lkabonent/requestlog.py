@@ -26,6 +26,14 @@ _BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 FORMAT = "%(asctime)s %(levelname)s %(request_id)s %(name)s: %(message)s"
 
 
+def user_id() -> str | None:
+    """The logged-in user's id, None for a visitor. Static files need no user (and loading one
+    would cost a query per file): None for them too."""
+    if request.endpoint != "static" and current_user.is_authenticated:
+        return current_user.get_id()
+    return None
+
+
 def request_id() -> str:
     """This request's id, "-" outside a request."""
     return g.get("request_id", "-") if has_request_context() else "-"
@@ -90,10 +98,6 @@ def register_request_log(app: Flask) -> None:
         if "request_id" not in g:  # a response made before start() ran
             g.request_id = secrets.token_hex(8)
         response.headers["X-Request-ID"] = g.request_id
-        user = "-"
-        # Static files need no user (and loading one would cost a query per file).
-        if request.endpoint != "static" and current_user.is_authenticated:
-            user = current_user.get_id()
         started = g.get("request_started")
         took = f"{(time.perf_counter() - started) * 1000:.1f} ms" if started else "-"
         logger.info(
@@ -101,7 +105,7 @@ def register_request_log(app: Flask) -> None:
             request.method,
             request.path,
             response.status_code,
-            user,
+            user_id() or "-",
             took,
         )
         return response

@@ -178,16 +178,36 @@ def test_malformed_payee_requisites_are_refused_in_any_mode(instance, tmp_path, 
 
 @pytest.mark.parametrize("day", [0, 29, 31, "10", True, None])
 def test_a_due_day_that_some_month_lacks_is_refused(instance, tmp_path, day):
-    with pytest.raises(RuntimeError, match=r"LKABONENT_PAYMENT_DUE_DAY=.*нужно число от 1 до 28"):
+    with pytest.raises(
+        RuntimeError, match=r"LKABONENT_PAYMENT_DUE_DAY=.*нужно целое число от 1 до 28"
+    ):
         create_app({"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), "PAYMENT_DUE_DAY": day})
 
 
 @pytest.mark.parametrize("count", [-1, 6, "1", True, None, 1.0])
 def test_a_number_of_trusted_proxies_that_is_not_one_is_refused(instance, tmp_path, count):
-    with pytest.raises(RuntimeError, match=r"LKABONENT_TRUSTED_PROXIES=.*от 0 до 5"):
+    with pytest.raises(
+        RuntimeError, match=r"LKABONENT_TRUSTED_PROXIES=.*нужно целое число от 0 до 5"
+    ):
         create_app(
             {"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), "TRUSTED_PROXIES": count}
         )
+
+
+@pytest.mark.parametrize("days", [-1, "30", 1.5, None, True])
+def test_a_retention_that_is_not_a_number_of_days_is_refused(instance, tmp_path, days):
+    with pytest.raises(RuntimeError) as refusal:
+        create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": sqlite_url(tmp_path),
+                "SENT_MAIL_RETENTION_DAYS": days,
+            }
+        )
+    assert (
+        f"LKABONENT_SENT_MAIL_RETENTION_DAYS={days!r}: нужно целое число не меньше 0 (срок хранения"
+        in str(refusal.value)
+    )
 
 
 def test_the_28th_is_a_due_day_every_month_has(instance, tmp_path):

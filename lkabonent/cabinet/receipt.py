@@ -60,6 +60,12 @@ class Receipt:
         return self.statement.totals.to_pay
 
     @property
+    def owed(self) -> Decimal:
+        """What is to be paid by the receipt: the total to pay, or 0 when it was paid in
+        advance."""
+        return max(self.to_pay, ZERO)
+
+    @property
     def purpose(self) -> str:
         """The payment's purpose, as the bank shows it: short, as every character makes the code
         denser."""
@@ -69,8 +75,8 @@ class Receipt:
         """The string of the payment QR code. Sum is what the receipt asks to pay, in kopecks,
         and is left out when nothing is owed; the payer's free text is made to fit."""
         fields = {field: self.payee[key] for key, field in PAYEE_FIELDS.items()}
-        if self.to_pay > ZERO:
-            fields["Sum"] = str(int(self.to_pay.scaleb(2)))
+        if self.owed:
+            fields["Sum"] = str(int(self.owed.scaleb(2)))
         optional = {
             "Purpose": payment_qr.fit(self.purpose, payment_qr.FIELDS["Purpose"].max_length),
             "PersAcc": self.payer.number,

@@ -209,8 +209,8 @@ def _receipt_context() -> dict:
 def _qr_title(document: Receipt) -> str:
     """What the payment QR code says to a screen reader, and in place of the image."""
     title = f"QR-код для оплаты квитанции за {month_ru(document.month)}"
-    if document.to_pay > 0:
-        title += f" на сумму {money_ru(document.to_pay)}"
+    if document.owed:
+        title += f" на сумму {money_ru(document.owed)}"
     return title
 
 
