@@ -25,6 +25,7 @@ from .requestlog import configure_logging, register_request_log, request_id, use
 from .text import (
     date_ru,
     days_left_ru,
+    duration_ru,
     moment_ru,
     money_ru,
     month_ru,
@@ -66,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         organization=app.config["ORGANIZATION_NAME"],
         public_url=public_url,
         password_lifetime=password_lifetime,
+        duration_ru=duration_ru,
         plural_ru=plural_ru,
         days_left_ru=days_left_ru,
         channel_labels=Payment.CHANNELS,
@@ -129,28 +131,11 @@ def configure(app: Flask, test_config: dict | None) -> None:
         _check_public_url(app.config["PUBLIC_URL"])
     _check_payee(app.config["PAYEE"], production)
     config = app.config
-    _check_whole_number(
-        "PAYMENT_DUE_DAY",
-        config["PAYMENT_DUE_DAY"],
-        1,
-        28,
-        "день следующего месяца, до которого оплачивается счет; он должен быть в каждом месяце",
-    )
-    _check_whole_number(
-        "TRUSTED_PROXIES",
-        config["TRUSTED_PROXIES"],
-        0,
-        MAX_TRUSTED_PROXIES,
-        "сколько прокси перед порталом; 1 — портал за nginx на том же сервере",
-    )
-    for retention in RETENTIONS:
-        _check_whole_number(
-            retention.setting,
-            config[retention.setting],
-            0,
-            None,
-            "срок хранения в днях для `flask maintenance purge`",
-        )
+    for setting, low, high, meaning in WHOLE_NUMBERS + tuple(
+        (retention.setting, 0, None, "срок хранения в днях для `flask maintenance purge`")
+        for retention in RETENTIONS
+    ):
+        _check_whole_number(setting, config[setting], low, high, meaning)
 
     url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "lkabonent.sqlite"
@@ -235,6 +220,32 @@ def _check_payee(payee, production: bool) -> None:
 
 # More proxies in a row than any deployment of the portal has: a larger number is a mistake.
 MAX_TRUSTED_PROXIES = 5
+
+# Settings that must be whole numbers: the lowest and highest value (None: no bound), and what
+# the number is, for the message that stops the portal from starting with a wrong one.
+WHOLE_NUMBERS = (
+    (
+        "PAYMENT_DUE_DAY",
+        1,
+        28,
+        "день следующего месяца, до которого оплачивается счет; он должен быть в каждом месяце",
+    ),
+    (
+        "TRUSTED_PROXIES",
+        0,
+        MAX_TRUSTED_PROXIES,
+        "сколько прокси перед порталом; 1 — портал за nginx на том же сервере",
+    ),
+    ("SESSION_IDLE_TIMEOUT", 60, None, "секунд без запросов, после которых сеанс завершается"),
+    ("SESSION_ABSOLUTE_TIMEOUT", 60, None, "секунд после входа, после которых сеанс завершается"),
+    (
+        "LOGIN_FAILURES_PER_ACCOUNT",
+        1,
+        None,
+        "неудачных входов с одним логином, после которых вход приостанавливается",
+    ),
+    ("LOGIN_FAILURE_WINDOW", 1, None, "за сколько секунд считаются неудачные входы"),
+)
 
 
 def _check_whole_number(setting: str, value, low: int, high: int | None, meaning: str) -> None:

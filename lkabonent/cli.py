@@ -190,7 +190,7 @@ def mail_send_pending():
 @maintenance_cli.command("purge")
 def maintenance_purge():
     """Удалить то, что хранится ограниченный срок и срок истек: завершенные сеансы, высланные
-    пароли, отправленные письма, неудачные попытки привязки."""
+    пароли, отправленные письма, неудачные попытки привязки и входа."""
     deleted = purge(utcnow())
     counts = ", ".join(f"{label} — {count}" for label, count in deleted.items())
     click.echo(f"Удалено: {counts}.")

@@ -53,6 +53,17 @@ PASSWORD_REQUEST_LIMIT_PER_CLIENT = "20 per hour"
 # Failed password entries (login and emailed passwords) per client address.
 PASSWORD_FAILURE_LIMIT_PER_CLIENT = "20 per minute; 100 per hour"
 
+# Failed logins per account, counted in the database by the login typed (known or not): after
+# so many within the window (seconds), «Войти» with that login is refused until the oldest of
+# them leaves the window; «Забыли пароль?» still works.
+LOGIN_FAILURES_PER_ACCOUNT = 10
+LOGIN_FAILURE_WINDOW = 900
+
+# A session ends after this many seconds without a request (idle), and this many seconds after
+# the login whatever happens (absolute). Activity is recorded once a minute at most.
+SESSION_IDLE_TIMEOUT = 1800
+SESSION_ABSOLUTE_TIMEOUT = 43200
+
 # Failed «Привязать» attempts, counted in the database.
 LINK_FAILURES_PER_USER_PER_HOUR = 5
 LINK_FAILURES_PER_ACCOUNT_PER_DAY = 10
@@ -67,12 +78,14 @@ ARGON2_PARALLELISM = 1
 PRIVACY_POLICY_VERSION = "2026-11-27"
 
 # Housekeeping (`flask maintenance purge`): days to keep, after which rows are deleted —
-# sessions after they ended, emailed passwords after they expired, mail after it was sent,
-# failed «Привязать» attempts (their limits look back a day at most) after they were made.
+# sessions after they ended or expired, emailed passwords after they expired, mail after it was
+# sent, failed «Привязать» attempts and failed logins (their limits look back a day at most)
+# after they were made.
 ENDED_SESSION_RETENTION_DAYS = 30
 EMAILED_PASSWORD_RETENTION_DAYS = 7
 SENT_MAIL_RETENTION_DAYS = 30
 LINK_FAILURE_RETENTION_DAYS = 30
+LOGIN_FAILURE_RETENTION_DAYS = 30
 
 ACCOUNTS_PER_PAGE = 10
 PAYMENTS_PER_PAGE = 12

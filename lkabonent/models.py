@@ -127,7 +127,8 @@ class Consent(db.Model):
 
 
 class UserSession(db.Model):
-    """A server-side session record: logout and password changes end it for good."""
+    """A server-side session record: logout and password changes end it for good, and it
+    expires by itself when idle too long or too old (auth/sessions.py)."""
 
     __tablename__ = "user_sessions"
 
@@ -135,6 +136,10 @@ class UserSession(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last request seen, to the minute: «Последняя активность» on the sessions page.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The idle limit after last_seen_at, capped by the absolute limit after created_at.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client_ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
@@ -218,6 +223,19 @@ class LinkFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     account_number: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class LoginFailure(db.Model):
+    """A refused «Войти», by the login as typed (normalised), whether a cabinet has it or not:
+    the limit per account counts these, in the database, across all workers and clients."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index(None, "login", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     client_ip: Mapped[str | None] = mapped_column(String(45))
 

@@ -28,10 +28,28 @@ def days_left_ru(count: int) -> str:
     return f"{verb} {count} {plural_ru(count, 'день', 'дня', 'дней')}"
 
 
+_DURATION_UNITS = (
+    (86400, ("день", "дня", "дней")),
+    (3600, ("час", "часа", "часов")),
+    (60, ("минуту", "минуты", "минут")),
+)
+
+
+def duration_ru(seconds: int) -> str:
+    """A length of time in whole minutes, as a sentence takes it after «действует» or «через»:
+    «30 минут», «1 час 30 минут», «12 часов»."""
+    parts = []
+    left = seconds // 60 * 60
+    for size, forms in _DURATION_UNITS:
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {plural_ru(count, *forms)}")
+    return " ".join(parts) or "меньше минуты"
+
+
 def password_lifetime() -> str:
     """How long an emailed password lasts, as pages and mails say it: «30 минут»."""
-    minutes = current_app.config["REGISTRATION_PASSWORD_TTL"] // 60
-    return f"{minutes} {plural_ru(minutes, 'минуту', 'минуты', 'минут')}"
+    return duration_ru(current_app.config["REGISTRATION_PASSWORD_TTL"])
 
 
 def moment_ru(value: datetime) -> str:

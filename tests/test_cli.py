@@ -21,6 +21,7 @@ TABLES = {
     "account_contacts",
     "account_links",
     "link_failures",
+    "login_failures",
     "outgoing_mail",
     "services",
     "charges",

@@ -1,5 +1,6 @@
-"""`flask maintenance purge`: ended sessions, expired emailed passwords, sent mail and failed
-«Привязать» attempts are deleted once their retention has passed, and nothing still in use."""
+"""`flask maintenance purge`: ended or expired sessions, expired emailed passwords, sent mail,
+failed «Привязать» attempts and failed logins are deleted once their retention has passed, and
+nothing still in use."""
 
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from conftest import NOW, make_user
 from lkabonent.extensions import db
-from lkabonent.models import EmailedPassword, LinkFailure, OutgoingMail, UserSession
+from lkabonent.models import EmailedPassword, LinkFailure, LoginFailure, OutgoingMail, UserSession
 
 DAY = timedelta(days=1)
 
@@ -20,12 +21,17 @@ def ago(days: float):
 
 @pytest.fixture
 def rows(app):
-    """Rows on both sides of each default retention (30, 7, 30 and 30 days), by name."""
+    """Rows on both sides of each default retention (30, 7, 30, 30 and 30 days), by name."""
     user_id = make_user(app, "old@example.ru")
 
-    def session(name, created, ended=None):
+    def session(name, seen, expires, ended=None):
         return UserSession(
-            token_hash=name.ljust(64, "0"), user_id=user_id, created_at=created, ended_at=ended
+            token_hash=name.ljust(64, "0"),
+            user_id=user_id,
+            created_at=seen - timedelta(hours=1),
+            last_seen_at=seen,
+            expires_at=expires,
+            ended_at=ended,
         )
 
     def password(name, expires):
@@ -50,10 +56,16 @@ def rows(app):
     def failure(name, created):
         return LinkFailure(user_id=user_id, account_number=name, created_at=created)
 
+    def login_failure(name, created):
+        return LoginFailure(login=f"{name}@example.ru", created_at=created)
+
+    half_hour = timedelta(minutes=30)
     written = {
-        "ended long ago": session("a", ago(40), ago(31)),
-        "ended lately": session("b", ago(40), ago(29)),
-        "live and old": session("c", ago(400)),
+        "ended long ago": session("a", ago(31), ago(31) + half_hour, ended=ago(31)),
+        "ended lately": session("b", ago(29), ago(29) + half_hour, ended=ago(29)),
+        "session expired long ago": session("c", ago(31) - half_hour, ago(31)),
+        "session expired lately": session("d", ago(29) - half_hour, ago(29)),
+        "live": session("e", NOW, NOW + half_hour),
         "expired long ago": password("gone", ago(8)),
         "expired lately": password("kept", ago(6)),
         "sent long ago": mail("gone", ago(31), ago(31)),
@@ -61,6 +73,8 @@ def rows(app):
         "never sent": mail("queued", ago(400)),
         "failed long ago": failure("gone", ago(31)),
         "failed lately": failure("kept", ago(1)),
+        "login failed long ago": login_failure("gone", ago(31)),
+        "login failed lately": login_failure("kept", ago(1)),
     }
     with app.app_context():
         db.session.add_all(written.values())
@@ -86,21 +100,23 @@ def test_purge_deletes_what_its_retention_has_passed_and_nothing_in_use(app, row
     result = purge(app)
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "Удалено: завершенных сеансов — 1, высланных паролей — 1, отправленных писем — 1, "
-        "неудачных попыток привязки — 1.\n"
+        "Удалено: завершенных сеансов — 2, высланных паролей — 1, отправленных писем — 1, "
+        "неудачных попыток привязки — 1, неудачных входов — 1.\n"
     )
     assert left(app, rows) == {
         "ended lately",
-        "live and old",
+        "session expired lately",
+        "live",
         "expired lately",
         "sent lately",
         "never sent",
         "failed lately",
+        "login failed lately",
     }
     again = purge(app)
     assert again.output == (
         "Удалено: завершенных сеансов — 0, высланных паролей — 0, отправленных писем — 0, "
-        "неудачных попыток привязки — 0.\n"
+        "неудачных попыток привязки — 0, неудачных входов — 0.\n"
     )
 
 
@@ -110,6 +126,7 @@ def test_the_retentions_are_settings(make_app, rows):
         EMAILED_PASSWORD_RETENTION_DAYS=0,
         SENT_MAIL_RETENTION_DAYS=0,
         LINK_FAILURE_RETENTION_DAYS=0,
+        LOGIN_FAILURE_RETENTION_DAYS=0,
     )
     assert purge(app).exit_code == 0
-    assert left(app, rows) == {"live and old", "never sent"}
+    assert left(app, rows) == {"live", "never sent"}

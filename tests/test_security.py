@@ -43,6 +43,7 @@ from lkabonent.models import (
     AccountLink,
     EmailedPassword,
     LinkFailure,
+    LoginFailure,
     OutgoingMail,
     User,
     UserSession,
@@ -239,14 +240,16 @@ def test_password_requests_are_limited_per_client(client, mailbox, time_machine,
 
 
 def test_password_failures_are_limited_per_client(app, client, mailbox, time_machine):
-    """Point 6: failed passwords at /login and /register/confirm share 20/minute, 100/hour."""
+    """Point 6: failed passwords at /login and /register/confirm share 20/minute, 100/hour,
+    whichever logins they try (each stays under its own limit, point 12)."""
     time_machine.move_to(NOW, tick=False)
     make_user(app, "user@example.ru")
     wrong_confirm = {"email": "user@example.ru", "password": "Wrong-Pass-Word", "consent": "y"}
     for minute in range(5):
         time_machine.move_to(NOW + timedelta(minutes=minute, seconds=minute), tick=False)
-        for _ in range(10):
-            assert client.login("user@example.ru", "wrong password").status_code == 422
+        for attempt in range(10):
+            login = f"user{minute}-{attempt}@example.ru"
+            assert client.login(login, "wrong password").status_code == 422
             assert client.post("/register/confirm", wrong_confirm).status_code == 422
         # Over the limit even the right password is not checked.
         assert_limited(client.login("user@example.ru", PASSWORD), False, 1, 60)
@@ -537,6 +540,205 @@ def test_login_starts_a_fresh_session(app, make_client):
     assert not is_logged_in(attacker)
 
 
+def last_seen(app, email_address):
+    with app.app_context():
+        return db.session.scalar(
+            select(UserSession.last_seen_at)
+            .join(User)
+            .where(User.email == email_address, UserSession.ended_at.is_(None))
+        )
+
+
+def test_a_session_ends_after_30_minutes_without_a_request(app, make_client, time_machine):
+    """Point 16: the idle timeout counts from the last request, recorded once a minute."""
+    time_machine.move_to(NOW, tick=False)
+    make_user(app, "idle@example.ru")
+    client = logged_in(make_client(app), "idle@example.ru")
+    time_machine.move_to(NOW + timedelta(minutes=29, seconds=59), tick=False)
+    assert is_logged_in(client)
+    assert last_seen(app, "idle@example.ru") == NOW + timedelta(minutes=29, seconds=59)
+    # A request within the minute writes nothing; the idle limit stays where it was.
+    time_machine.move_to(NOW + timedelta(minutes=30, seconds=30), tick=False)
+    assert is_logged_in(client)
+    assert last_seen(app, "idle@example.ru") == NOW + timedelta(minutes=29, seconds=59)
+    # 30 minutes after the last recorded request the session has ended: the next page is the
+    # login form, saying why.
+    time_machine.move_to(NOW + timedelta(minutes=59, seconds=59), tick=False)
+    response = client.get("/cabinet/", follow_redirects=True)
+    assert "Сеанс входа завершен. Войдите снова, чтобы продолжить." in response.get_data(True)
+    assert not is_logged_in(client)
+
+
+def test_a_session_ends_12_hours_after_the_login_however_active(app, make_client, time_machine):
+    """Point 16: the absolute timeout; a new login starts a new 12 hours."""
+    time_machine.move_to(NOW, tick=False)
+    make_user(app, "busy@example.ru")
+    client = logged_in(make_client(app), "busy@example.ru")
+    for minutes in range(20, 12 * 60, 20):
+        time_machine.move_to(NOW + timedelta(minutes=minutes), tick=False)
+        assert is_logged_in(client), minutes
+    time_machine.move_to(NOW + timedelta(hours=12, seconds=-1), tick=False)
+    assert is_logged_in(client)
+    time_machine.move_to(NOW + timedelta(hours=12), tick=False)
+    assert not is_logged_in(client)
+    assert is_logged_in(logged_in(client, "busy@example.ru"))
+
+
+def test_the_timeouts_are_settings(make_app, make_client, time_machine):
+    """Point 16: SESSION_IDLE_TIMEOUT and SESSION_ABSOLUTE_TIMEOUT, in seconds."""
+    app = make_app(SESSION_IDLE_TIMEOUT=120, SESSION_ABSOLUTE_TIMEOUT=300)
+    time_machine.move_to(NOW, tick=False)
+    make_user(app, "short@example.ru")
+    client = logged_in(make_client(app), "short@example.ru")
+    page = " ".join(client.get("/sessions").get_data(as_text=True).split())
+    assert "если им не пользуются 2 минуты, и в любом случае через 5 минут после входа" in page
+    time_machine.move_to(NOW + timedelta(seconds=119), tick=False)
+    assert is_logged_in(client)
+    time_machine.move_to(NOW + timedelta(seconds=238), tick=False)
+    assert is_logged_in(client)
+    time_machine.move_to(NOW + timedelta(seconds=300), tick=False)
+    assert not is_logged_in(client)
+
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
+)
+
+
+def session_rows(response) -> list[str]:
+    """The sessions table's rows, as text with single spaces."""
+    body = response.get_data(as_text=True)
+    rows = re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>")[1], re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_sessions_page_lists_live_sessions_and_ends_the_others(
+    app, make_client, time_machine, htmx
+):
+    """Point 16: «Сеансы входа» shows when, from where and in which browser; «Завершить все
+    другие сеансы» ends them on the server and keeps this one."""
+    time_machine.move_to(NOW, tick=False)
+    make_user(app, "many@example.ru")
+    make_user(app, "else@example.ru")
+    expired = logged_in(make_client(app), "many@example.ru")
+    time_machine.move_to(NOW + timedelta(hours=1), tick=False)
+    phone = make_client(app, headers={"User-Agent": IPHONE})
+    from_afar = {"REMOTE_ADDR": "203.0.113.7"}
+    assert phone.login("many@example.ru", PASSWORD, environ_base=from_afar).status_code == 303
+    time_machine.move_to(NOW + timedelta(hours=1, minutes=5), tick=False)
+    desk = logged_in(make_client(app, headers={"User-Agent": CHROME}), "many@example.ru")
+    stranger = logged_in(make_client(app), "else@example.ru")
+
+    page = desk.get("/sessions")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    assert session_rows(page) == [
+        "Chrome 131, Windows 10 этот сеанс 127.0.0.1 27 ноября 2026, 14:05 27 ноября 2026, 14:05",
+        "Mobile Safari 17, iOS 17 203.0.113.7 27 ноября 2026, 14:00 27 ноября 2026, 14:00",
+    ]
+    response = desk.post("/sessions/end-others", htmx=htmx)
+    if htmx:
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert "<html" not in body and 'id="sessions"' in body
+        assert "Другие сеансы завершены: 1." in body
+        assert "Других сеансов нет." in body
+    else:
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/sessions"
+        body = desk.get("/sessions").get_data(as_text=True)
+        assert "Другие сеансы завершены: 1." in body
+    assert [row.split(" 127.0.0.1")[0] for row in session_rows(desk.get("/sessions"))] == [
+        "Chrome 131, Windows 10 этот сеанс"
+    ]
+    assert is_logged_in(desk)
+    assert is_logged_in(stranger)
+    assert not is_logged_in(phone)
+    assert not is_logged_in(expired)
+    ended = phone.get("/cabinet/", follow_redirects=True).get_data(as_text=True)
+    assert "Сеанс входа завершен. Войдите снова, чтобы продолжить." in ended
+
+
+def test_failed_logins_are_counted_per_account_in_the_database(
+    app, make_client, monkeypatch, time_machine
+):
+    """Point 12: ten failures within 15 minutes pause «Войти» with that login, whichever clients
+    and sessions they came from, without checking the password, for a known login and an
+    unknown one alike; other logins are not affected, and the pause ends with the window."""
+    time_machine.move_to(NOW, tick=False)
+    make_user(app, "target@example.ru")
+    make_user(app, "bystander@example.ru")
+    paused = {}
+    for number, login in enumerate(("target@example.ru", "nobody@example.ru")):
+        for attempt in range(10):
+            time_machine.move_to(NOW + timedelta(seconds=attempt), tick=False)
+            address = {"REMOTE_ADDR": f"198.51.{number}.{attempt}"}
+            response = make_client(app).login(login, f"guess {attempt}", environ_base=address)
+            assert response.status_code == 422
+        verifies = Calls(monkeypatch, PasswordHasher, "verify")
+        response = make_client(app).login(login, PASSWORD)
+        assert verifies.count == 0
+        assert response.status_code == 429
+        # The first failure leaves the window at 15:00 (a second of rounding allowed).
+        assert int(response.headers["Retry-After"]) - 891 in (0, 1)
+        paused[login] = masked(response, login)
+        assert "вход с ним приостановлен. Повторите через 15 мин." in paused[login]
+    assert paused["target@example.ru"] == paused["nobody@example.ru"]
+    with app.app_context():
+        failures = db.session.execute(select(LoginFailure.login, LoginFailure.client_ip)).all()
+    assert len(failures) == len(set(failures)) == 20
+    assert is_logged_in(logged_in(make_client(app), "bystander@example.ru"))
+
+    time_machine.move_to(NOW + timedelta(minutes=15), tick=False)
+    assert make_client(app).login("target@example.ru", PASSWORD).status_code == 303
+    # The successful login starts the count anew.
+    with app.app_context():
+        left = db.session.scalars(select(LoginFailure.login).distinct()).all()
+    assert left == ["nobody@example.ru"]
+
+
+def test_the_login_pause_ends_as_failures_leave_the_window(app, make_client, time_machine):
+    """Point 12: only failures within LOGIN_FAILURE_WINDOW count; the setting is honoured."""
+    app.config.update(LOGIN_FAILURES_PER_ACCOUNT=3, LOGIN_FAILURE_WINDOW=600)
+    make_user(app, "slow@example.ru")
+    for minute in (0, 4, 8):
+        time_machine.move_to(NOW + timedelta(minutes=minute), tick=False)
+        assert make_client(app).login("slow@example.ru", "wrong").status_code == 422
+    time_machine.move_to(NOW + timedelta(minutes=9), tick=False)
+    response = make_client(app).login("slow@example.ru", PASSWORD)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) - 60 in (0, 1)  # a second of rounding allowed
+    assert "Повторите через 1 мин." in response.get_data(as_text=True)
+    time_machine.move_to(NOW + timedelta(minutes=10), tick=False)
+    assert make_client(app).login("slow@example.ru", "wrong").status_code == 422
+    response = make_client(app).login("slow@example.ru", PASSWORD, htmx=True)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) - 4 * 60 in (0, 1)
+    assert "<html" not in response.get_data(as_text=True)
+    time_machine.move_to(NOW + timedelta(minutes=14), tick=False)
+    assert make_client(app).login("slow@example.ru", PASSWORD).status_code == 303
+
+
+def test_recovering_access_ends_the_login_pause(app, make_client, mailbox, time_machine):
+    """Point 12: «Забыли пароль?» still works while «Войти» is paused, and ends the pause."""
+    time_machine.move_to(NOW, tick=False)
+    make_user(app, "locked@example.ru")
+    for _ in range(10):
+        assert make_client(app).login("locked@example.ru", "wrong").status_code == 422
+    client = make_client(app)
+    assert client.request_password("locked@example.ru", flow="recover").status_code == 200
+    emailed = emailed_password(mailbox[-1])
+    confirm = {"email": "locked@example.ru", "password": emailed}
+    assert client.post("/password/forgot/confirm", confirm).status_code == 303
+    assert make_client(app).login("locked@example.ru", emailed).status_code == 303
+
+
 # --- access control ----------------------------------------------------------------------------
 
 
@@ -616,7 +818,8 @@ def test_link_failures_are_limited_per_user(app, make_client, accounts, time_mac
     assert link(again, "1080000002", "Петрова").status_code == 429
     assert count(app, AccountLink) == 0
     time_machine.move_to(NOW + timedelta(hours=1, seconds=1), tick=False)
-    assert link(again, "1080000003", "Семёнов").status_code == 303
+    later = logged_in(make_client(app), "guess@example.ru")  # the others have expired by now
+    assert link(later, "1080000003", "Семёнов").status_code == 303
     assert count(app, AccountLink) == 1
 
 
@@ -746,6 +949,7 @@ POST_FORMS = {
         "new_password": "Новый пароль 2026",
         "new_password_again": "Новый пароль 2026",
     },
+    "/sessions/end-others": {},
     "/cabinet/accounts/link": {"number": "1080000002", "surname": "Петрова"},
     "/cabinet/accounts/<number>/unlink": {},
     "/cabinet/account": {"account": "1080000002"},
@@ -888,7 +1092,9 @@ def test_every_post_form_carries_the_csrf_token_field(app, make_client, mailbox,
     assert link(client, "1080000002", "Петрова").status_code == 303  # the selector shows
     meter_id = a_meter(app, accounts)
     app.config["READING_WINDOW_ALWAYS_OPEN"] = True  # the reading form shows
+    logged_in(make_client(app), "me@example.ru")  # a session to end: its button shows
     for url in (
+        "/sessions",
         "/password/change",
         "/cabinet/",
         "/cabinet/accounts/link",

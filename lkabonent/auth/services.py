@@ -4,18 +4,19 @@ The functions work on the current database session and leave the commit to the c
 what a request changes (and the mail it queues) is written at once or not at all.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..cabinet.services import link_by_contact
 from ..clock import utcnow
 from ..extensions import db
 from ..mail import normalize_email, queue_mail
-from ..models import Consent, EmailedPassword, OutgoingMail, User
+from ..models import Consent, EmailedPassword, LoginFailure, OutgoingMail, User
 from ..passwords import (
     dummy_hash,
     generate_emailed_password,
@@ -29,6 +30,14 @@ from .sessions import end_other_sessions
 
 class AlreadyRegistered(Exception):
     """The address got a cabinet between asking for the password and using it."""
+
+
+class LoginPaused(Exception):
+    """Too many failed logins with this login lately: «Войти» waits ``seconds`` more."""
+
+    def __init__(self, seconds: int):
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 def login_key(raw: str) -> str:
@@ -164,22 +173,59 @@ def recover(issued: EmailedPassword) -> User:
     user.password_hash = issued.password_hash
     user.password_changed_at = utcnow()
     end_other_sessions(user)
+    _forget_login_failures(user.email)
     link_by_contact(user)
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The enabled user with this login and password; None for every kind of failure."""
+def _login_pause(login: str) -> int:
+    """Seconds until «Войти» with this login is allowed again; 0 if it is.
+
+    It is paused while LOGIN_FAILURES_PER_ACCOUNT failures lie within the last
+    LOGIN_FAILURE_WINDOW seconds, until the oldest of those leaves it.
+    """
+    config = current_app.config
+    window = timedelta(seconds=config["LOGIN_FAILURE_WINDOW"])
+    now = utcnow()
+    oldest_counted = db.session.scalar(
+        select(LoginFailure.created_at)
+        .where(LoginFailure.login == login, LoginFailure.created_at > now - window)
+        .order_by(LoginFailure.created_at.desc())
+        .offset(config["LOGIN_FAILURES_PER_ACCOUNT"] - 1)
+        .limit(1)
+    )
+    if oldest_counted is None:
+        return 0
+    return max(1, math.ceil((oldest_counted + window - now).total_seconds()))
+
+
+def _forget_login_failures(login: str) -> None:
+    """A successful login or recovery starts the count of failures anew."""
+    db.session.execute(delete(LoginFailure).where(LoginFailure.login == login))
+
+
+def authenticate(email: str, password: str, client_ip: str | None) -> User | None:
+    """The enabled user with this login and password; None for every kind of failure, which is
+    counted against the login (known or not) in the database.
+
+    Raises LoginPaused, without looking at the password, after too many recent failures.
+    """
+    # PostgreSQL refuses NUL in text; no login has one, so without it the count is the same.
+    login = email.replace("\x00", "")[: LoginFailure.login.type.length]
+    paused = _login_pause(login)
+    if paused:
+        raise LoginPaused(paused)
     user = find_user(email)
     if user is None:
         verify_password(dummy_hash(), password)
-        return None
-    if not verify_password(user.password_hash, password) or not user.is_active:
-        return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    link_by_contact(user)
-    return user
+    elif verify_password(user.password_hash, password) and user.is_active:
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        _forget_login_failures(login)
+        link_by_contact(user)
+        return user
+    db.session.add(LoginFailure(login=login, created_at=utcnow(), client_ip=client_ip))
+    return None
 
 
 @dataclass(frozen=True)

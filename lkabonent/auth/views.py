@@ -9,13 +9,14 @@ from flask_login import current_user, login_required
 from ..clock import utcnow
 from ..errors import render_error
 from ..extensions import db, limiter, login_manager
-from ..htmx import is_htmx, redirect_to, render
+from ..htmx import is_htmx, redirect_to, render, wants_fragment
 from ..mail import deliver_queued
 from ..models import EmailedPassword
 from . import bp
 from .forms import ChangePasswordForm, LoginForm, RecoverForm, RegisterForm, RequestPasswordForm
 from .services import (
     AlreadyRegistered,
+    LoginPaused,
     authenticate,
     change_password,
     login_key,
@@ -24,7 +25,14 @@ from .services import (
     register,
     request_emailed_password,
 )
-from .sessions import end_session, start_session
+from .sessions import (
+    browser_of,
+    end_other_sessions,
+    end_session,
+    had_session,
+    start_session,
+    user_sessions,
+)
 
 WRONG_EMAILED_PASSWORD = (
     "Пароль неверен или срок его действия истек. Проверьте, правильно ли он введен, "
@@ -126,7 +134,10 @@ def unauthorized():
         target = current.path + (f"?{current.query}" if current.query else "")
     else:
         target = request.full_path if request.method == "GET" else ""
-    flash("Войдите в личный кабинет, чтобы продолжить.", "info")
+    if had_session():
+        flash("Сеанс входа завершен. Войдите снова, чтобы продолжить.", "info")
+    else:
+        flash("Войдите в личный кабинет, чтобы продолжить.", "info")
     return redirect_to(url_for("auth.login", next=target.rstrip("?") or None))
 
 
@@ -153,8 +164,23 @@ def login_submit():
     form = LoginForm()
     if not form.validate():
         return _render_login(form, 422)
-    user = authenticate(login_key(form.email.data), form.password.data)
+    try:
+        user = authenticate(login_key(form.email.data), form.password.data, request.remote_addr)
+    except LoginPaused as paused:
+        return _retry_later(
+            _render_login(
+                form,
+                429,
+                error=(
+                    "Слишком много неудачных попыток входа с этим логином, вход с ним "
+                    f"приостановлен. Повторите через {_minutes(paused.seconds)} мин. или "
+                    "получите новый пароль по ссылке «Забыли пароль?»."
+                ),
+            ),
+            paused.seconds,
+        )
     if user is None:
+        db.session.commit()  # keep the failure, counted against the login
         return _render_login(form, 422, error=WRONG_LOGIN)
     start_session(user)
     db.session.commit()
@@ -304,6 +330,37 @@ def password_change():
     )
 
 
+@bp.get("/sessions")
+@login_required
+def sessions():
+    """«Сеансы входа»: where the cabinet is open now."""
+    return _render_sessions()
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def sessions_end_others():
+    """«Завершить все другие сеансы»: every session of the user but this one ends."""
+    ended = end_other_sessions(current_user)
+    db.session.commit()
+    message = f"Другие сеансы завершены: {ended}." if ended else "Других сеансов уже не было."
+    if wants_fragment():
+        return _render_sessions(message=message)
+    flash(message, "success")
+    return redirect_to(url_for("auth.sessions"))
+
+
+def _render_sessions(**context):
+    """The sessions page, or to htmx the table and its button."""
+    return render(
+        "auth/sessions.html",
+        "auth/_partials/sessions.html",
+        sessions=user_sessions(current_user),
+        browser_of=browser_of,
+        **context,
+    )
+
+
 # Forms whose POST can hit a rate limit, and how to show them again with the message.
 _LIMITED_FORMS = {
     "auth.login_submit": lambda message: _render_login(LoginForm(), 429, error=message),
@@ -330,6 +387,17 @@ def too_many_requests(error):
         return render_error(error)
     current = limiter.current_limit
     seconds = max(1, math.ceil(current.reset_at - utcnow().timestamp())) if current else 60
-    response = renderer(f"Слишком много попыток. Повторите через {math.ceil(seconds / 60)} мин.")
+    return _retry_later(
+        renderer(f"Слишком много попыток. Повторите через {_minutes(seconds)} мин."), seconds
+    )
+
+
+def _minutes(seconds: int) -> int:
+    """Whole minutes to wait, rounded up: never «через 0 мин.»."""
+    return math.ceil(seconds / 60)
+
+
+def _retry_later(response, seconds: int):
+    """A refusal for now, saying in Retry-After when to try again."""
     response.headers["Retry-After"] = str(seconds)
     return response
