@@ -18,8 +18,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# --ignore-scripts: no tool here needs its install script, and the HTTP Observatory's would
+# download lists from the internet, which CI cannot reach (.ci/deploy-check says what stands in).
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 run: install ## Serve the portal on SQLite with demo data at http://127.0.0.1:5000 (FLASK_RUN_PORT)
