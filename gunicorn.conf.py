@@ -1,9 +1,11 @@
 """Gunicorn settings for lkabonent: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-A minimal production configuration for a small VPS (2 cores) behind a reverse proxy on the same
-host; the production issue refines it. Each setting can be changed by the environment variable
-named beside it, so that one file serves the server and the page benchmark
-(tests/benchmarks/pages_bench.py). The application itself reads LKABONENT_* (README.md).
+The production configuration for a small VPS (2 cores) with nginx in front on the same host:
+deploy/lkabonent-web.service starts gunicorn with it, docs/deployment.md tells the rest. Each
+setting that differs between machines can be changed by the environment variable named beside
+it (in /etc/lkabonent/lkabonent.env), so that one file serves the server, the page benchmark
+(tests/benchmarks/pages_bench.py) and the CI's deployment check (.ci/deploy-check). The
+application itself reads LKABONENT_* (README.md).
 """
 
 import os
@@ -22,10 +24,15 @@ def _flag(name: str, default: bool) -> bool:
 # Where to listen: loopback, for a reverse proxy (nginx) on the same host that terminates TLS.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
-# Sync workers: the pages are CPU-bound (ORM queries on a local database, Jinja), so one request
-# per process at a time, and as many processes as keep the cores busy while others wait for the
-# database or the client: gunicorn's classic 2 × cores + 1, i.e. 5 on 2 cores. gthread workers
-# did not help CPU-bound pages here (/work/shared/design/TOOLS.md).
+# Sync workers: one request per process at a time. The pages are CPU-bound (ORM queries on a
+# local database, Jinja, argon2 at login, WeasyPrint for a receipt's PDF), so threads would only
+# queue behind the GIL: gthread workers did not serve CPU-bound pages faster on these machines
+# (the page benchmark's method, /work/shared/design/TOOLS.md). What sync workers cannot take is a
+# slow client, which would hold a whole process; nginx in front reads each request whole before
+# it passes it on and takes the response at once (its buffering, on by default), so a worker is
+# busy only while it computes. As many workers as keep the cores busy while others wait for the
+# database: gunicorn's classic 2 × cores + 1, i.e. 5 on 2 cores (about 85 MB of memory each, seen
+# after serving pages; a worker that has drawn a receipt's PDF holds WeasyPrint too).
 worker_class = "sync"
 workers = _int("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1) + 1)
 
@@ -34,8 +41,9 @@ workers = _int("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1) + 1)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 # On restart or shutdown (SIGTERM, SIGHUP), requests in progress get this long to finish.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-# Keep-alive to the proxy, seconds: nginx reuses connections to the upstream.
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# No keep-alive setting: sync workers close the connection after every response whatever it
+# says, and nginx opens a new one per request to the upstream anyway (HTTP/1.0 unless told
+# otherwise). On loopback a connection costs a few tens of microseconds, a page milliseconds.
 
 # Replace each worker after so many requests (plus a random part, so that they do not all
 # restart at once): bounds the growth of any slow leak. 0 switches it off.

@@ -15,7 +15,7 @@ from .cli import register_commands
 from .errors import register_errorhandlers
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 from .forms import csrf_token
-from .links import template_url_for
+from .links import register_static_versions, template_url_for
 from .mail import public_url
 from .maintenance import RETENTIONS
 from .models import Payment, render_item
@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_response_headers(app)
+    register_static_versions(app)
     trust_proxies(app)
     app.jinja_env.globals.update(
         organization=app.config["ORGANIZATION_NAME"],

@@ -68,7 +68,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -451,39 +451,14 @@ class Server:
     ) -> tuple[int, http.client.HTTPResponse, str]:
         """One request: the status, the response (headers) and the body."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Cookie": f"{COOKIE_NAME}={cookie}"} if cookie else {}
-        if htmx:
-            headers["HX-Request"] = "true"
-        try:
-            if form is None:
-                connection.request("GET", path, headers=headers)
-            else:
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-                connection.request("POST", path, urllib.parse.urlencode(form), headers)
-            response = connection.getresponse()
-            return response.status, response, response.read().decode("utf-8", "replace")
-        finally:
-            connection.close()
+        return send(connection, path, COOKIE_NAME, cookie, htmx, form)
 
     def login(self) -> None:
         """Log in through the login form, as a browser does; keep the session cookie."""
-        status, response, page = self.request("/login")
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-        cookie = session_cookie(response)
-        if status != 200 or not token or not cookie:
-            raise Unavailable(f"{self.title}: GET /login answered {status} without a form")
-        status, response, _ = self.request(
-            "/login",
-            cookie=cookie,
-            form={
-                "email": BENCH_EMAIL,
-                "password": BENCH_PASSWORD,
-                "csrf_token": html.unescape(token[1]),
-            },
-        )
-        self.cookie = session_cookie(response)
-        if status not in (302, 303) or not self.cookie:
-            raise Unavailable(f"{self.title}: the login answered {status}; see {self.log_path}")
+        try:
+            self.cookie = log_in(self.request, COOKIE_NAME)
+        except Unavailable as error:
+            raise Unavailable(f"{self.title}: {error}; see {self.log_path}") from None
         status, _, body = self.request(NOOP_PATH, cookie=self.cookie)
         if status != 200 or not body.startswith(f"{len(BENCH_ACCOUNTS)} "):
             raise Unavailable(f"{self.title}: the logged-in no-op answered {status}: {body!r}")
@@ -521,11 +496,69 @@ class Server:
                 self.process.wait()
 
 
-def session_cookie(response: http.client.HTTPResponse) -> str:
+def send(
+    connection: http.client.HTTPConnection,
+    path: str,
+    cookie_name: str,
+    cookie: str = "",
+    htmx: bool = False,
+    form: dict | None = None,
+    keep_open: bool = False,
+) -> tuple[int, http.client.HTTPResponse, str]:
+    """One request on a connection (HTTP or HTTPS), closed afterwards unless ``keep_open``: a
+    GET, or a POST of the form from its own page, as a browser sends it (over HTTPS, Flask-WTF
+    refuses a form without a Referer of the same site). The status, the response (headers) and
+    the body."""
+    headers = {"Cookie": f"{cookie_name}={cookie}"} if cookie else {}
+    if htmx:
+        headers["HX-Request"] = "true"
+    try:
+        if form is None:
+            connection.request("GET", path, headers=headers)
+        else:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            scheme = "https" if isinstance(connection, http.client.HTTPSConnection) else "http"
+            port = "" if connection.port == connection.default_port else f":{connection.port}"
+            headers["Referer"] = f"{scheme}://{connection.host}{port}{path}"
+            connection.request("POST", path, urllib.parse.urlencode(form), headers)
+        response = connection.getresponse()
+        return response.status, response, response.read().decode("utf-8", "replace")
+    finally:
+        if not keep_open:
+            connection.close()
+
+
+def login_form(request: Callable[..., tuple], cookie_name: str) -> tuple[str, str]:
+    """GET /login by ``request`` (a path, then cookie= and form=, as Server.request): the
+    session cookie and the form's CSRF token."""
+    status, response, page = request("/login")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    cookie = session_cookie(response, cookie_name)
+    if status != 200 or not token or not cookie:
+        raise Unavailable(f"GET /login answered {status} without a form")
+    return cookie, html.unescape(token[1])
+
+
+def log_in(request: Callable[..., tuple], cookie_name: str) -> str:
+    """Log the bench subscriber in through the login form, as a browser does; its session
+    cookie."""
+    cookie, token = login_form(request, cookie_name)
+    status, response, _ = request(
+        "/login",
+        cookie=cookie,
+        form={"email": BENCH_EMAIL, "password": BENCH_PASSWORD, "csrf_token": token},
+    )
+    cookie = session_cookie(response, cookie_name)
+    if status not in (302, 303) or not cookie:
+        raise Unavailable(f"the login answered {status}")
+    return cookie
+
+
+def session_cookie(response: http.client.HTTPResponse, name: str) -> str:
     cookies = SimpleCookie()
     for header in response.headers.get_all("Set-Cookie") or ():
         cookies.load(header)
-    return cookies[COOKIE_NAME].value if COOKIE_NAME in cookies else ""
+    return cookies[name].value if name in cookies else ""
 
 
 @contextmanager
