@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select, text
 from lkabonent import create_app
 from lkabonent.demo import DEMO_EMAIL, KNOWN_ACCOUNTS
 from lkabonent.extensions import db
-from lkabonent.models import Account, AccountContact, User
+from lkabonent.models import Account, AccountContact, OutgoingMail, User
 from lkabonent.passwords import hash_password
 
 # A fixed moment that tests move the clock to (time-machine) and from.
@@ -81,6 +81,18 @@ def mailbox(smtp_server):
     """The messages the SMTP server received during this test."""
     smtp_server.sink.messages.clear()
     return smtp_server.sink.messages
+
+
+# What step two says when the password's mail could not be sent at once.
+MAIL_FAILED = "Письмо не удалось отправить сразу"
+
+
+def outbox(app) -> list[OutgoingMail]:
+    """Every mail of the outbox, oldest first, detached."""
+    with app.app_context():
+        rows = db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id)).all()
+        db.session.expunge_all()
+        return list(rows)
 
 
 def text_of(message) -> str:
