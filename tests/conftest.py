@@ -353,6 +353,21 @@ def run_together(engine, hook, targets) -> list[Exception]:
     return errors
 
 
+def meeting(statement_start: str, parties: int = 2):
+    """A hook for run_together: each thread, the first time it runs a statement that starts
+    with ``statement_start``, waits there until ``parties`` threads have come, and all go on at
+    once. Put the meeting where no thread holds a lock yet, or one may keep another from it."""
+    together = threading.Barrier(parties, timeout=15)
+    arrived = set()
+
+    def meet(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith(statement_start) and threading.get_ident() not in arrived:
+            arrived.add(threading.get_ident())
+            together.wait()
+
+    return meet
+
+
 class QueryCounter:
     """Counts the SQL statements an engine executes inside ``with``; ``statements`` holds them.
 
