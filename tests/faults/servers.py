@@ -106,10 +106,13 @@ class PostgresCluster:
 
     @staticmethod
     def _run(*command: str) -> None:
-        subprocess.run(_as_postgres(list(command)), check=True, capture_output=True)  # noqa: S603
+        arguments = _as_postgres(list(command))
+        done = subprocess.run(arguments, capture_output=True, text=True)  # noqa: S603
+        assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout}{done.stderr}"
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self) -> str:
+        """The SQLAlchemy URL of the cluster's database «postgres»."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
         options = (
