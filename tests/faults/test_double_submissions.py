@@ -30,7 +30,8 @@ pytestmark = pytest.mark.faults
 
 
 def together(app, statement_start: str, *requests) -> list:
-    """The responses of ``requests`` (callables) run at once, meeting at the statement."""
+    """The responses of ``requests`` (callables) run at once, meeting at the statement, in
+    the order of their status codes."""
     responses = []
     with app.app_context():
         engine = db.engine
