@@ -50,12 +50,18 @@ def render_error(error: HTTPException):
     )
 
 
+def as_nobody() -> None:
+    """Answer this request as to nobody in particular, once the database failed: loading the
+    session's user (Flask-Login's current_user, which the response hooks read too) would ask
+    the database again, and fail again, outside any error handler."""
+    g._login_user = login_manager.anonymous_user()  # what Flask-Login's current_user returns
+
+
 def database_unavailable(error: OperationalError | InterfaceError):
     """The database does not answer (down, restarting, unreachable): 503 with Retry-After, the
-    error logged. The page is shown to nobody in particular: loading the user would ask the
-    database again."""
+    error logged, shown to nobody in particular."""
     current_app.logger.error("database unavailable: %s", error)
-    g._login_user = login_manager.anonymous_user()  # what Flask-Login's current_user returns
+    as_nobody()
     response = render_error(ServiceUnavailable())
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     return response

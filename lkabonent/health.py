@@ -9,6 +9,7 @@ from flask import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from .errors import as_nobody
 from .extensions import limiter, read
 
 bp = Blueprint("health", __name__)
@@ -24,5 +25,6 @@ def healthz():
     try:
         read(_ONE).scalar_one()
     except SQLAlchemyError:
+        as_nobody()  # a browser's session cookie must not turn this 503 into a 500
         return "database unavailable", 503, PLAIN_TEXT
     return "ok", 200, PLAIN_TEXT

@@ -65,20 +65,25 @@ class LogFormatter(logging.Formatter):
 
 
 HANDLER_NAME = "lkabonent"
+# The portal's own loggers, and Flask-Limiter's: it says there when its storage (Redis) stops
+# answering and the limits fall back to the process's memory, and when it is back, and would
+# otherwise drop the lines (it gives its logger a NullHandler).
+LOGGERS = ("lkabonent", "flask-limiter")
 
 
 def configure_logging(app: Flask) -> None:
-    """The portal's log ("lkabonent" and below) to stderr, which systemd's journal keeps, at
-    LOG_LEVEL, in one format, instead of Flask's default handler; once per process, however many
-    applications it builds."""
-    portal = logging.getLogger("lkabonent")
-    portal.setLevel(app.config["LOG_LEVEL"])
-    if not any(handler.get_name() == HANDLER_NAME for handler in portal.handlers):
-        handler = logging.StreamHandler()
-        handler.set_name(HANDLER_NAME)
-        handler.setFormatter(LogFormatter())
-        handler.addFilter(RequestIdFilter())
-        portal.handlers = [handler]
+    """The portal's log to stderr, which systemd's journal keeps, at LOG_LEVEL, in one format,
+    instead of Flask's default handler; once per process, however many applications it
+    builds."""
+    for name in LOGGERS:
+        log = logging.getLogger(name)
+        log.setLevel(app.config["LOG_LEVEL"])
+        if not any(handler.get_name() == HANDLER_NAME for handler in log.handlers):
+            handler = logging.StreamHandler()
+            handler.set_name(HANDLER_NAME)
+            handler.setFormatter(LogFormatter())
+            handler.addFilter(RequestIdFilter())
+            log.handlers = [handler]
 
 
 def register_request_log(app: Flask) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select, text
 from lkabonent import create_app
 from lkabonent.demo import DEMO_EMAIL, KNOWN_ACCOUNTS
 from lkabonent.extensions import db
-from lkabonent.models import Account, AccountContact, User
+from lkabonent.models import Account, AccountContact, OutgoingMail, User
 from lkabonent.passwords import hash_password
 
 # A fixed moment that tests move the clock to (time-machine) and from.
@@ -81,6 +81,18 @@ def mailbox(smtp_server):
     """The messages the SMTP server received during this test."""
     smtp_server.sink.messages.clear()
     return smtp_server.sink.messages
+
+
+# What step two says when the password's mail could not be sent at once.
+MAIL_FAILED = "Письмо не удалось отправить сразу"
+
+
+def outbox(app) -> list[OutgoingMail]:
+    """Every mail of the outbox, oldest first, detached."""
+    with app.app_context():
+        rows = db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id)).all()
+        db.session.expunge_all()
+        return list(rows)
 
 
 def text_of(message) -> str:
@@ -339,6 +351,21 @@ def run_together(engine, hook, targets) -> list[Exception]:
         event.remove(engine, "before_cursor_execute", hook)
     assert not any(thread.is_alive() for thread in threads)
     return errors
+
+
+def meeting(statement_start: str, parties: int = 2):
+    """A hook for run_together: each thread, the first time it runs a statement that starts
+    with ``statement_start``, waits there until ``parties`` threads have come, and all go on at
+    once. Put the meeting where no thread holds a lock yet, or one may keep another from it."""
+    together = threading.Barrier(parties, timeout=15)
+    arrived = set()
+
+    def meet(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith(statement_start) and threading.get_ident() not in arrived:
+            arrived.add(threading.get_ident())
+            together.wait()
+
+    return meet
 
 
 class QueryCounter:

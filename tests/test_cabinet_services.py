@@ -1,13 +1,12 @@
 """The cabinet's services without HTTP: normalising input, linking, unlinking and listing."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from conftest import NOW, make_accounts, make_user, run_together
+from conftest import NOW, make_accounts, make_user, meeting, run_together
 from lkabonent.cabinet.services import (
     LinkOutcome,
     link_account,
@@ -451,14 +450,6 @@ def test_concurrent_link_of_the_same_account_makes_one_link(app, app_context, ac
     waits there until the first has committed its link, then finds it «already linked»."""
     user_id = make_user(app, "double@example.ru")
     db.session.remove()
-    # Hold both threads before the lock, so that they reach it together. Nothing is locked
-    # yet there, so neither can keep the other from getting to the barrier.
-    at_lock = threading.Barrier(2, timeout=15)
-
-    def before_lock(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("UPDATE USERS"):
-            at_lock.wait()
-
     outcomes = []
 
     def attempt():
@@ -468,7 +459,8 @@ def test_concurrent_link_of_the_same_account_makes_one_link(app, app_context, ac
             db.session.commit()
             outcomes.append(outcome)
 
-    errors = run_together(db.engine, before_lock, [attempt, attempt])
+    # Both threads meet before the lock, so that they reach it together.
+    errors = run_together(db.engine, meeting("UPDATE users"), [attempt, attempt])
     assert errors == []
     assert sorted(outcome.value for outcome in outcomes) == ["already_linked", "linked"]
     assert db.session.scalar(select(func.count(AccountLink.id))) == 1

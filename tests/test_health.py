@@ -61,3 +61,6 @@ def test_a_logged_in_subscriber_gets_the_503_page_too(app, down):
     assert "Сервис временно недоступен" in body
     # Shown to nobody in particular: the user could not be loaded.
     assert LOGIN not in body and not re.search(r">\s*Выйти\s*<", body)
+    health = stranded.get("/healthz")
+    assert health.status_code == 503
+    assert health.get_data(as_text=True) == "database unavailable"

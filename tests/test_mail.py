@@ -15,6 +15,7 @@ from sqlalchemy import select
 from conftest import (
     EMAILED_PASSWORD,
     LOGIN,
+    MAIL_FAILED,
     NOW,
     PASSWORD,
     MailSink,
@@ -22,13 +23,13 @@ from conftest import (
     free_port,
     logged_in,
     make_user,
+    outbox,
     text_of,
 )
 from lkabonent.extensions import db
 from lkabonent.mail import CLAIM_TIME, queue_mail, seal, unseal
 from lkabonent.models import OutgoingMail, User
 
-MAIL_FAILED = "Письмо не удалось отправить сразу"
 SUBJECT = "Пароль для регистрации в личном кабинете"
 UNLIMITED = "1000 per minute"
 NEW_PASSWORD = {
@@ -36,13 +37,6 @@ NEW_PASSWORD = {
     "new_password": "Новый пароль 2026",
     "new_password_again": "Новый пароль 2026",
 }
-
-
-def outbox(app) -> list[OutgoingMail]:
-    with app.app_context():
-        rows = db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id)).all()
-        db.session.expunge_all()
-        return list(rows)
 
 
 def send_pending(app):
@@ -230,39 +224,6 @@ def test_without_public_url_mail_links_use_the_request_address(make_app, make_cl
         links = mail_links(message)
         assert len(links) >= 2, message["Subject"]
         assert all(link.startswith("http://portal.test/") for link in links), links
-
-
-def test_send_pending_delivers_a_queued_mail_exactly_once(
-    dead_smtp_app, live_smtp_app, make_client, mailbox
-):
-    client = make_client(dead_smtp_app)
-    client.request_password("later@example.ru")
-
-    failed = send_pending(dead_smtp_app)  # the server is still down: it stays queued
-    assert failed.exit_code == 1
-    assert "Отправлено писем: 0; не удалось отправить: 1." in failed.output
-    [row] = outbox(dead_smtp_app)
-    assert row.sent_at is None and row.attempts == 2 and row.last_error
-
-    result = send_pending(live_smtp_app)
-    assert result.exit_code == 0, result.output
-    assert "Отправлено писем: 1; не удалось отправить: 0." in result.output
-    assert len(mailbox) == 1
-    assert mailbox[0]["To"] == "later@example.ru"
-    [row] = outbox(live_smtp_app)
-    assert row.sent_at is not None and row.last_error is None
-
-    again = send_pending(live_smtp_app)
-    assert again.exit_code == 0
-    assert "Отправлено писем: 0; не удалось отправить: 0." in again.output
-    assert len(mailbox) == 1
-
-    # The password that came late still registers (within its lifetime).
-    response = make_client(live_smtp_app).post(
-        "/register/confirm",
-        {"email": "later@example.ru", "password": emailed_password(mailbox[0]), "consent": "y"},
-    )
-    assert response.status_code == 303
 
 
 def test_asking_again_after_a_failure_works(

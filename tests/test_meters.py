@@ -9,7 +9,6 @@ every submission runs in its own context and commits on STORED, as the view does
 20th of November 2026, inside cold water's window (15th to 25th) unless a test says otherwise.
 """
 
-import threading
 from datetime import date, timedelta
 from functools import partial
 
@@ -17,7 +16,7 @@ import pytest
 from cabinet_data import CabinetData
 from sqlalchemy import select, update
 
-from conftest import QueryCounter, make_accounts, run_together
+from conftest import QueryCounter, make_accounts, meeting, run_together
 from lkabonent.extensions import db, read
 from lkabonent.meters.services import (
     _HISTORY,
@@ -585,15 +584,7 @@ def test_two_simultaneous_submissions_of_one_reading_store_one_row(app, meter_id
     with app.app_context():
         postgresql = db.engine.dialect.name == "postgresql"
     # Where the two meet: neither holds a lock there, so neither keeps the other from it.
-    meeting_point = "INSERT INTO readings" if postgresql else "UPDATE readings"
-    together = threading.Barrier(2, timeout=15)
-    arrived = set()
-
-    def meet(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith(meeting_point) and threading.get_ident() not in arrived:
-            arrived.add(threading.get_ident())
-            together.wait()
-
+    meet = meeting("INSERT INTO readings" if postgresql else "UPDATE readings")
     results = {}
 
     def attempt(value: str):

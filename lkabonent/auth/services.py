@@ -40,6 +40,11 @@ class LoginPaused(Exception):
         self.seconds = seconds
 
 
+class JustUsed(Exception):
+    """The right emailed password, used up a moment ago by another request: the form was sent
+    twice at once (a double click, two tabs)."""
+
+
 def login_key(raw: str) -> str:
     """The login as it would be stored; input that is no address still gets a stable key."""
     try:
@@ -113,6 +118,7 @@ def redeem_emailed_password(email: str, purpose: str, password: str) -> EmailedP
     """Use up the address's live emailed password if this is it; a wrong try counts against it.
 
     Unknown, expired, used, cancelled and burned passwords all give None, like a wrong one.
+    The right password that a concurrent request used up in the meantime raises JustUsed.
     """
     now = utcnow()
     limit = current_app.config["REGISTRATION_PASSWORD_MAX_ATTEMPTS"]
@@ -145,7 +151,9 @@ def redeem_emailed_password(email: str, purpose: str, password: str) -> EmailedP
         .where(EmailedPassword.id == issued.id, EmailedPassword.used_at.is_(None))
         .values(used_at=now)
     )
-    return issued if used.rowcount == 1 else None
+    if used.rowcount != 1:
+        raise JustUsed(email)
+    return issued
 
 
 def register(email: str, issued: EmailedPassword, client_ip: str | None) -> User:

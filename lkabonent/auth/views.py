@@ -16,6 +16,7 @@ from . import bp
 from .forms import ChangePasswordForm, LoginForm, RecoverForm, RegisterForm, RequestPasswordForm
 from .services import (
     AlreadyRegistered,
+    JustUsed,
     LoginPaused,
     authenticate,
     change_password,
@@ -39,6 +40,12 @@ WRONG_EMAILED_PASSWORD = (
     "или получите новый пароль."
 )
 WRONG_LOGIN = "Неверный логин или пароль."
+# The other request of a double submission has just registered or recovered with the password,
+# which is now the cabinet's: it is no wrong password.
+JUST_USED = (
+    "Этот пароль только что использован — похоже, форма была отправлена дважды. "
+    "Войдите в личный кабинет с этим паролем."
+)
 
 # The two flows that send a password by mail share one form, one template and these settings.
 FLOWS = {
@@ -224,7 +231,13 @@ def _flow_confirm(flow: str):
     form = FLOWS[flow]["confirm_form"]()
     if not form.validate():
         return _render_flow(flow, 2, form, 422, email_editable=bool(form.email.errors))
-    issued = redeem_emailed_password(form.email.data, FLOWS[flow]["purpose"], form.password.data)
+    try:
+        issued = redeem_emailed_password(
+            form.email.data, FLOWS[flow]["purpose"], form.password.data
+        )
+    except JustUsed:
+        db.session.rollback()
+        return _render_flow(flow, 2, form, 422, error=JUST_USED)
     if issued is None:
         db.session.commit()  # keep the count of wrong tries
         form.password.errors.append(WRONG_EMAILED_PASSWORD)
