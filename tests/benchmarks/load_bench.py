@@ -18,11 +18,14 @@ each page of PAGES, one after the other:
 Targets: no socket errors and no answer other than 2xx in any run; the burst is throttled (every
 answer 429 beyond what LKABONENT_PASSWORD_FAILURE_LIMIT_PER_CLIENT lets through, and nothing
 else but the form's 422); under the burst each page's p99 at most twice its p99 without it.
-The limit counts a wrong password once its answer is made, so the requests that passed its check
-meanwhile, one per gunicorn worker at most, get through too: they are added to what the limit
-lets through. The exit code is 1 when a target is missed, 2 when the benchmark cannot run. It
-needs root (the network namespace), wrk (`apt-get install wrk`) and what .ci/deploy-check
-needs; it takes about 9 minutes. This is not a test, and CI does not run it.
+Most of the burst never reaches the portal: nginx's flood guard (deploy/nginx.conf) answers it
+429 itself. The burst's 429s are counted apart by who answered: the portal's carry its
+X-Request-ID, nginx's own page does not. The portal's limit counts a wrong password once its
+answer is made, so the requests that passed its check meanwhile, one per gunicorn worker at
+most, get through too: they are added to what the limit lets through. The exit code is 1 when
+a target is missed, 2 when the benchmark cannot run. It needs root (the network namespace), wrk
+(`apt-get install wrk`) and what .ci/deploy-check needs; it takes about 9 minutes. This is not
+a test, and CI does not run it.
 """
 
 import argparse
@@ -69,6 +72,8 @@ BURST_RATE = 100  # wrong logins a second
 BURST_CONNECTIONS = 400
 BURST_CLIENT = "127.0.0.2"  # the attacker's address: the pages' client is 127.0.0.1
 P99_UNDER_BURST = 2.0  # at most this many times the page's p99 without the burst
+# The burst's answers that throttle it, by who answered (the portal's carry an X-Request-ID).
+NGINX_429, PORTAL_429, FORM_422 = "429 from nginx", "429 from the portal", "422"
 # The session cookie in production: Secure, bound to the host.
 PRODUCTION_COOKIE = HOST_PREFIX + COOKIE_NAME
 HOST = "127.0.0.1"
@@ -151,9 +156,9 @@ def wrk(path: str, cookie: str, seconds: float) -> Run:
 
 def login_burst(seconds: float, answers: Counter) -> None:
     """Wrong passwords at «Войти» from BURST_CLIENT, BURST_RATE a second for ``seconds``, on up
-    to BURST_CONNECTIONS connections kept open; the statuses (or the errors) counted in
-    ``answers``. Attempts that could not be sent in time (all connections waiting for their
-    answers) are left out when the time is up."""
+    to BURST_CONNECTIONS connections kept open; the statuses (429 by who answered it) or the
+    errors counted in ``answers``. Attempts that could not be sent in time (all connections
+    waiting for their answers) are left out when the time is up."""
     attacker = Client(BURST_CLIENT)
     cookie, token = login_form(attacker.request, PRODUCTION_COOKIE)
     form = {"email": "guess@lkabonent.test", "password": "wrong password", "csrf_token": token}
@@ -162,8 +167,12 @@ def login_burst(seconds: float, answers: Counter) -> None:
 
     def attempt() -> None:
         try:
-            status, _, _ = attacker.request("/login", cookie=cookie, form=form, keep_open=True)
-            answer = status
+            status, response, _ = attacker.request(
+                "/login", cookie=cookie, form=form, keep_open=True
+            )
+            answer = str(status)
+            if status == 429:
+                answer = PORTAL_429 if response.getheader("X-Request-ID") else NGINX_429
         except (OSError, http.client.HTTPException) as error:
             answer = type(error).__name__
         with counting:
@@ -221,8 +230,8 @@ def measure(options: argparse.Namespace) -> bool:
             for label, run in (("alone", quiet), ("burst", loud))
             if run.problem
         ]
-        other = sum(count for answer, count in answers.items() if answer != 429)
-        if set(answers) - {422, 429}:
+        other = sum(answers[answer] for answer in answers if answer not in (NGINX_429, PORTAL_429))
+        if set(answers) - {NGINX_429, PORTAL_429, FORM_422}:
             problems.append(f"the burst got {dict(answers)}")
         if other > allowed_failures(options.duration):
             problems.append(f"{other} logins not throttled")
@@ -254,16 +263,15 @@ def measure(options: argparse.Namespace) -> bool:
         print(
             "  ".join(f"{cell:>11}" if index else f"{cell:<28}" for index, cell in enumerate(cells))
         )
-        logins = ", ".join(
-            f"{answer}: {count}" for answer, count in sorted(answers.items(), key=str)
-        )
+        logins = ", ".join(f"{answer}: {count}" for answer, count in sorted(answers.items()))
         rate = sum(answers.values()) / options.duration
         print(f"{'':<28}  the burst's answers ({rate:.0f} a second): {logins}")
         for problem in problems:
             print(f"{'':<28}  MISSED: {problem}")
     print(
-        f"targets: no socket errors, only 2xx answers; the burst's answers 429 beyond the "
-        f"per-client limit and the workers' requests in flight "
+        f"targets: no socket errors, only 2xx answers; the burst's answers 429 (nginx's flood "
+        f"guard or the portal) beyond the portal's per-client limit and the workers' requests "
+        f"in flight "
         f"({allowed_failures(options.duration)} in {options.duration:g} s), "
         f"422 before it; p99 under the burst ≤ {P99_UNDER_BURST:g} × p99 without it"
     )
