@@ -210,6 +210,23 @@ def test_a_retention_that_is_not_a_number_of_days_is_refused(instance, tmp_path,
     )
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "span"),
+    [
+        ("SESSION_IDLE_TIMEOUT", 59, "не меньше 60"),
+        ("SESSION_ABSOLUTE_TIMEOUT", "43200", "не меньше 60"),
+        ("LOGIN_FAILURES_PER_ACCOUNT", 0, "не меньше 1"),
+        ("LOGIN_FAILURE_WINDOW", 0, "не меньше 1"),
+        ("LOGIN_FAILURE_RETENTION_DAYS", -1, "не меньше 0"),
+    ],
+)
+def test_session_and_login_limits_out_of_range_are_refused(
+    instance, tmp_path, setting, value, span
+):
+    with pytest.raises(RuntimeError, match=rf"LKABONENT_{setting}=.*нужно целое число {span}"):
+        create_app({"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), setting: value})
+
+
 def test_the_28th_is_a_due_day_every_month_has(instance, tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": sqlite_url(tmp_path), "PAYMENT_DUE_DAY": 28})
     assert app.config["PAYMENT_DUE_DAY"] == 28
