@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from . import demo
 from .billing.importer import Outcome, import_files
 from .billing.readings import NotWritten, UnknownBatch, export_readings
+from .cabinet.finance import month_from_text
 from .clock import utcnow
 from .extensions import db
 from .mail import send_pending
@@ -153,7 +154,7 @@ def demo_seed(accounts, months, seed_value, end_month):
     """Заполнить пустую базу демонстрационными лицевыми счетами с приборами учета,
     показаниями, начислениями и платежами."""
     try:
-        end_month = demo.month_from_text(end_month) if end_month else None
+        end_month = month_from_text(end_month) if end_month else None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--end-month") from None
     options = {"accounts": accounts, "months": months, "end_month": end_month}

@@ -376,15 +376,6 @@ TABLES = [
 # --- the calendar of a seed --------------------------------------------------------------------
 
 
-def month_from_text(value: str) -> date:
-    """The first day of the month written as YYYY-MM; ValueError in Russian otherwise."""
-    try:
-        parsed = datetime.strptime(value.strip(), "%Y-%m")
-    except ValueError:
-        raise ValueError(f"месяц «{value}» — нужен вид ГГГГ-ММ, например 2026-11") from None
-    return parsed.date()
-
-
 def last_billed_month() -> date:
     """The first day of the month before the current one in the settlement centre's time zone:
     the latest month an accounting system has billed. The current month is left to subscribers,

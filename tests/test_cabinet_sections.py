@@ -334,6 +334,55 @@ def test_meter_page_shows_the_history_with_consumption(user, household):
     assert "апрель 2026 100 — система учета принято" in words
 
 
+def test_meter_page_shows_the_earlier_readings_two_years_at_a_time(user, household):
+    """The latest two years first; the earlier ones end with the latest month that has any;
+    htmx swaps the history alone and focuses it."""
+    meter = household["meter"]
+    household["data"].monthly_readings(meter, date(2024, 3, 1), [70, 80, 90])
+    latest = user.get(f"/cabinet/meters/{meter}")
+    older = f"/cabinet/meters/{meter}?until=2024-05"
+    assert f'href="{older}" hx-get="{older}" hx-target="#meter-history"' in body_of(latest)
+    assert "С декабря 2024 по ноябрь 2026 Более ранние показания →" in text_of(latest)
+    assert "апрель 2026 100 10 система учета принято" in text_of(latest)  # from May 2024's 90
+    assert "Более поздние показания" not in text_of(latest)
+
+    swapped = user.get(older, htmx=True)
+    body, words = body_of(swapped), text_of(swapped)
+    assert swapped.status_code == 200
+    assert body.lstrip().startswith('<section id="meter-history"') and "hx-swap-oob" not in body
+    assert 'aria-labelledby="history-caption" autofocus' in body
+    assert "Показания прибора № ХВ-0001 по месяцам, с июня 2022 по май 2024" in words
+    assert "май 2024 90 10 система учета принято" in words
+    assert "март 2024 70 — система учета принято" in words
+    assert "апрель 2026" not in words and "Последнее принятое показание" not in words
+    later = f"/cabinet/meters/{meter}?until=2026-05"  # the two years after those shown
+    assert f'href="{later}" hx-get="{later}" hx-target="#meter-history"' in body
+    assert "← Более поздние показания С июня 2022 по май 2024" in words
+    assert "Более ранние показания" not in words
+
+    # Without JavaScript, the whole page with the meter's card.
+    page = text_of(user.get(older))
+    assert "Прибор учета № ХВ-0001" in page and "Последнее принятое показание 130" in page
+    assert "май 2024 90 10 система учета принято" in page
+
+
+def test_meter_history_steps_two_years_later_up_to_the_latest(user, household):
+    meter = household["meter"]
+    household["data"].monthly_readings(meter, date(2020, 1, 1), [10, 20])
+    gap = user.get(f"/cabinet/meters/{meter}?until=2022-05", htmx=True)
+    assert "С июня 2020 по май 2022 показаний нет." in text_of(gap)
+    assert f'href="/cabinet/meters/{meter}?until=2020-02"' in body_of(gap)  # the earlier ones
+    assert f'href="/cabinet/meters/{meter}?until=2024-05"' in body_of(gap)
+    # From the two years before the latest ones, later is the latest ones, without ?until=.
+    almost = body_of(user.get(f"/cabinet/meters/{meter}?until=2025-01", htmx=True))
+    assert f'href="/cabinet/meters/{meter}" hx-get=' in almost
+
+
+@pytest.mark.parametrize("until", ["2026-12", "2026-13", "осень", "0001-06", ""])
+def test_a_history_month_that_is_not_one_answers_404(user, household, until):
+    assert user.get(f"/cabinet/meters/{household['meter']}?until={until}").status_code == 404
+
+
 def set_window(app, service_id, first, last):
     """Readings of the service are taken from the day ``first`` to the day ``last``."""
     with app.app_context():
@@ -527,6 +576,10 @@ def test_queries_per_page_do_not_grow_with_the_rows_shown(app, user, household):
         assert few == many, (url, few, many)
     assert queries(app, user, f"/cabinet/meters/{lone}") == queries(
         app, user, f"/cabinet/meters/{meter}"
+    )
+    earlier = "?until=2025-12"
+    assert queries(app, user, f"/cabinet/meters/{lone}{earlier}", htmx=True) == queries(
+        app, user, f"/cabinet/meters/{meter}{earlier}", htmx=True
     )
 
 

@@ -122,7 +122,7 @@ def cards(app, account_id, today=TODAY):
 def history(app, meter_id, latest=NOVEMBER) -> list[tuple]:
     """The meter's history as (month, zone, value, consumption) lines."""
     with app.app_context():
-        lines = meter_history(db.session.get(Meter, meter_id), latest)
+        lines = meter_history(db.session.get(Meter, meter_id), latest).lines
     return [(line.month, line.zone, line.value, line.consumption) for line in lines]
 
 
@@ -861,7 +861,7 @@ def test_history_shows_a_rejected_reading_with_its_reason_but_counts_from_the_on
     data.reading(meter_id, NOVEMBER, 130)
 
     with app.app_context():
-        lines = meter_history(db.session.get(Meter, meter_id), NOVEMBER)
+        lines = meter_history(db.session.get(Meter, meter_id), NOVEMBER).lines
 
     assert [(line.month, line.value, line.consumption) for line in lines] == [
         (NOVEMBER, 130, 30),
@@ -933,7 +933,8 @@ def test_history_shows_two_years_and_counts_the_oldest_month_from_the_reading_be
 def test_history_counts_its_oldest_month_from_a_reading_years_before(app, data, meter_id):
     """The base of the first month shown is the latest accepted reading before the two years
     shown, however long ago: here from 2023, a rejected one after it not counting. Of the
-    readings before those years, only that one is read."""
+    readings before those years, only that one and the latest (where the earlier ones begin)
+    are read."""
     data.reading(meter_id, month(5, 2023), 90)
     data.reading(meter_id, month(6, 2023), 100)
     data.reading(meter_id, month(1, 2024), 50, state=Reading.REJECTED, reason="Меньше")
@@ -945,8 +946,59 @@ def test_history_counts_its_oldest_month_from_a_reading_years_before(app, data, 
         read_rows = read(_HISTORY, params).all()
     assert [(row.month, row.value) for row in read_rows] == [
         (month(6, 2023), 100),
+        (month(1, 2024), 50),
         (month(3, 2025), 160),
     ]
+
+
+def test_history_says_the_latest_month_of_the_earlier_readings(app, data, meter_id):
+    """Readings of 2022 and of the last two years: the two years are shown, and the earlier
+    ones begin at May 2022, where their own two years end; those show no later month."""
+    data.monthly_readings(meter_id, month(3, 2022), [10, 20, 30])
+    data.monthly_readings(meter_id, month(12, 2024), [100 + index for index in range(24)])
+
+    with app.app_context():
+        meter = db.session.get(Meter, meter_id)
+        recent = meter_history(meter, NOVEMBER)
+        earlier = meter_history(meter, recent.earlier)
+
+    assert (recent.first, recent.latest, recent.earlier) == (
+        month(12, 2024),
+        NOVEMBER,
+        month(5, 2022),
+    )
+    assert len(recent.lines) == 24
+    assert recent.lines[-1][:4] == (month(12, 2024), 1, 100, 70)  # from May 2022's 30
+    assert (earlier.first, earlier.latest, earlier.earlier) == (
+        month(6, 2020),
+        month(5, 2022),
+        None,
+    )
+    assert [line[:4] for line in earlier.lines] == [
+        (month(5, 2022), 1, 30, 10),
+        (month(4, 2022), 1, 20, 10),
+        (month(3, 2022), 1, 10, None),
+    ]
+
+
+def test_a_rejected_reading_alone_before_the_two_years_is_where_the_earlier_ones_begin(
+    app, data, meter_id
+):
+    data.reading(meter_id, month(8, 2023), 5, source=PORTAL, state=Reading.REJECTED, reason="Нет")
+    data.reading(meter_id, OCTOBER, 100)
+
+    with app.app_context():
+        recent = meter_history(db.session.get(Meter, meter_id), NOVEMBER)
+
+    assert recent.earlier == month(8, 2023)
+    assert [line[:4] for line in recent.lines] == [(OCTOBER, 1, 100, None)]
+
+
+def test_history_without_earlier_readings_has_no_earlier_month(app, data, meter_id):
+    data.monthly_readings(meter_id, month(12, 2024), [100, 110])
+
+    with app.app_context():
+        assert meter_history(db.session.get(Meter, meter_id), NOVEMBER).earlier is None
 
 
 # --- an account's meter --------------------------------------------------------------------------

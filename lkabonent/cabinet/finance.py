@@ -3,7 +3,7 @@ payments. Each function answers from a constant number of queries, whatever the 
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from itertools import groupby
@@ -37,6 +37,16 @@ def months_between(earlier: date, later: date) -> int:
 def month_param(month: date) -> str:
     """A month as the pages' ``?month=`` takes it: «2026-11»."""
     return month.strftime("%Y-%m")
+
+
+def month_from_text(value: str) -> date:
+    """The first day of the month written as YYYY-MM (as month_param writes it); ValueError in
+    Russian otherwise."""
+    try:
+        parsed = datetime.strptime(value.strip(), "%Y-%m")
+    except ValueError:
+        raise ValueError(f"месяц «{value}» — нужен вид ГГГГ-ММ, например 2026-11") from None
+    return parsed.date()
 
 
 def month_end(month: date) -> date:

@@ -13,7 +13,17 @@ from typing import NamedTuple
 
 from flask import current_app
 from markupsafe import Markup, escape
-from sqlalchemy import Select, and_, bindparam, func, literal, literal_column, select, union_all
+from sqlalchemy import (
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from ..billing.readings import AlreadyExported, store_portal_reading
@@ -236,38 +246,45 @@ def _meter_view(row) -> MeterView:
 # GROUP BY over every reading of the meters: the cards' statement took SQLite 2.6 times longer.
 _EARLIER = aliased(Reading)
 _ZONES = union_all(*(select(literal(zone).label("zone")) for zone in ZONE_NAMES)).subquery()
-_LATEST_MONTH = (
-    select(func.max(_EARLIER.month))
-    .where(
-        _EARLIER.meter_id == Meter.id,
-        _EARLIER.zone == _ZONES.c.zone,
-        _EARLIER.month < bindparam("month"),
-        _EARLIER.state != Reading.REJECTED,
+
+
+def _latest_month(*conditions) -> ScalarSelect:
+    """The latest month before ``month`` with a reading of the zone that meets the conditions."""
+    return (
+        select(func.max(_EARLIER.month))
+        .where(
+            _EARLIER.meter_id == Meter.id,
+            _EARLIER.zone == _ZONES.c.zone,
+            _EARLIER.month < bindparam("month"),
+            *conditions,
+        )
+        .scalar_subquery()
     )
-    .scalar_subquery()
-)
 
 
-def _latest_accepted(meters, *columns) -> Select:
+_LATEST_MONTH = _latest_month(_EARLIER.state != Reading.REJECTED)
+
+
+def _readings_before(meters, *columns, any_state: bool = False) -> Select:
     """These columns of the readings of _LATEST_MONTH, per zone of the ``meters`` (a condition
-    on Meter.id), not rejected."""
+    on Meter.id), not rejected. With ``any_state``, also those of the latest month before
+    ``month`` with a reading in any state, and those of both months in any state: the caller
+    tells them apart (the two months in one IN keep to the index; the conditions apart, OR-ed,
+    cost SQLite two thirds more)."""
+    if any_state:
+        month = Reading.month.in_([_LATEST_MONTH, _latest_month()])
+    else:
+        month = and_(Reading.month == _LATEST_MONTH, Reading.state != Reading.REJECTED)
     return (
         select(*columns)
         .select_from(Meter)
         .join(_ZONES, _ZONES.c.zone <= Meter.zones)
-        .join(
-            Reading,
-            and_(
-                Reading.meter_id == Meter.id,
-                Reading.zone == _ZONES.c.zone,
-                Reading.month == _LATEST_MONTH,
-            ),
-        )
-        .where(meters, Reading.state != Reading.REJECTED)
+        .join(Reading, and_(Reading.meter_id == Meter.id, Reading.zone == _ZONES.c.zone, month))
+        .where(meters)
     )
 
 
-_LATEST_ACCEPTED = _latest_accepted(
+_LATEST_ACCEPTED = _readings_before(
     Meter.id.in_(bindparam("meter_ids", expanding=True)),
     literal(0).label("current"),
     *_READING_COLUMNS,
@@ -345,9 +362,10 @@ class HistoryLine(NamedTuple):
 
 
 # HistoryLine's columns but consumption, by zone and month, of the months shown (from ``month``
-# to ``latest``) and, as the base of the first one's consumption, each zone's latest accepted
-# reading before them: a meter's page reads the same rows however old the meter is. Of two
-# readings of a month, the portal's comes first and the accounting system's last.
+# to ``latest``) and, before them, each zone's latest accepted reading, the base of the first
+# one's consumption, and its latest reading of any state, where the earlier months end: a
+# meter's page reads the same rows however old the meter is. Of two readings of a month, the
+# portal's comes first and the accounting system's last.
 _HISTORY_COLUMNS = (
     Reading.month,
     Reading.zone,
@@ -361,19 +379,30 @@ _HISTORY = union_all(
         Reading.meter_id == bindparam("meter_id"),
         Reading.month.between(bindparam("month"), bindparam("latest")),
     ),
-    _latest_accepted(Meter.id == bindparam("meter_id"), *_HISTORY_COLUMNS),
+    _readings_before(Meter.id == bindparam("meter_id"), *_HISTORY_COLUMNS, any_state=True),
 ).order_by(literal_column("zone"), literal_column("month"), _PORTAL_FIRST)
 
 
-def meter_history(meter: MeterLike, latest: date) -> list[HistoryLine]:
-    """The meter's readings of the MONTHS_SHOWN months up to ``latest``, latest first. A
-    month's consumption counts from the month before's accepted reading (the accounting
-    system's, of two), across a rollover; a rejected reading has none."""
+class History(NamedTuple):
+    """A meter's history of the months from ``first`` to ``latest``, latest first, and the
+    latest month with readings before them (None: none), which the earlier months end with."""
+
+    lines: list[HistoryLine]
+    first: date
+    latest: date
+    earlier: date | None
+
+
+def meter_history(meter: MeterLike, latest: date) -> History:
+    """The meter's readings of the MONTHS_SHOWN months up to ``latest``. A month's consumption
+    counts from the month before's accepted reading (the accounting system's, of two), across a
+    rollover; a rejected reading has none."""
     first_shown = add_months(latest, 1 - MONTHS_SHOWN)
     params = {"meter_id": meter.id, "month": first_shown, "latest": latest}
     readings = read(_HISTORY, params).all()
     capacity = 10**meter.digits
     lines = []
+    earlier = None
     for _, of_zone in groupby(readings, key=itemgetter(1)):
         base = None
         for month, of_month in groupby(of_zone, key=itemgetter(0)):
@@ -385,10 +414,12 @@ def meter_history(meter: MeterLike, latest: date) -> list[HistoryLine]:
                     if base is not None and state != Reading.REJECTED:
                         used = _used(capacity, base, value)
                     lines.append(HistoryLine(month_, zone, value, used, source, state, reason))
+            elif earlier is None or month > earlier:
+                earlier = month
             if accepted:
                 base = accepted[-1].value
     lines.sort(key=lambda line: (line.month, -line.zone), reverse=True)
-    return lines
+    return History(lines, first_shown, latest, earlier)
 
 
 def history_rows(lines: list[HistoryLine], zoned: bool) -> Markup:

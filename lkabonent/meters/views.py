@@ -1,9 +1,12 @@
 """Приборы учета: the account's meters, a meter's reading history, «Передать показания»."""
 
+from datetime import date
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..billing.services import local_today
+from ..cabinet.finance import MONTHS_SHOWN, add_months, month_from_text
 from ..cabinet.views import chosen_accounts
 from ..extensions import db
 from ..htmx import is_htmx, render, wants_fragment
@@ -44,18 +47,47 @@ def _meter_or_404(meter_id: int):
     return choice, meter
 
 
+def _until_arg(current: date) -> date:
+    """The latest month of the history that ``?until=YYYY-MM`` asks for, ``current`` without
+    one; 404 for a month after ``current``, or so early that the months before it have no
+    dates."""
+    wanted = request.args.get("until")
+    if wanted is None:
+        return current
+    try:
+        until = month_from_text(wanted)
+        add_months(until, 1 - MONTHS_SHOWN)
+    except ValueError:
+        abort(404)
+    if until > current:
+        abort(404)
+    return until
+
+
 @bp.get("/<int:meter_id>")
 def meter(meter_id):
-    """A meter: its card with the form, and its readings by month with their states."""
+    """A meter: its card with the form, and its readings by month with their states, two
+    years at a time (``?until=``, the latest month shown); htmx swaps the history alone."""
     choice, found = _meter_or_404(meter_id)
     today = local_today()
-    (card,) = cards_of([found], today)
-    return render_template(
-        "meters/meter.html",
-        choice=choice,
-        card=card,
-        history=meter_history(found, reading_month(today)),
+    current = reading_month(today)
+    history = meter_history(found, _until_arg(current))
+    # The two years after those shown, up to the current month: the latest ones last.
+    later = (
+        None
+        if history.latest == current
+        else min(add_months(history.latest, MONTHS_SHOWN), current)
     )
+    context = {
+        "choice": choice,
+        "meter": found,
+        "history": history,
+        "current": current,
+        "later": later,
+    }
+    if not wants_fragment():
+        (context["card"],) = cards_of([found], today)
+    return render("meters/meter.html", "meters/_partials/history.html", **context)
 
 
 @bp.post("/<int:meter_id>/readings")
@@ -97,7 +129,9 @@ def submit(meter_id):
         status=200 if stored else 422,
         choice=choice,
         card=card,
+        meter=found,
         history=meter_history(found, reading_month(today)) if history else None,
+        current=reading_month(today),
         submission=None if stored else submission,
         notice=notice,
         back=back,

@@ -18,7 +18,7 @@ from lkabonent.models import (
     Meter,
     Payment,
 )
-from lkabonent.text import date_ru, money_ru, month_ru, number_ru, plural_ru
+from lkabonent.text import date_ru, money_ru, month_genitive_ru, month_ru, number_ru, plural_ru
 
 from .demo import FIRST, RECEIVED_AT, SECOND, money_of
 from .portal import CABINET, ON_BOTH_SCREENS
@@ -384,6 +384,14 @@ def fact(card, term: str):
     return card.locator("dt", has_text=term).locator("xpath=following-sibling::dd[1]")
 
 
+def older_consumption(readings: list[tuple[date, int]], index: int) -> list[str]:
+    """The consumption cell of the reading at ``index`` (latest first): from the one before it,
+    «—» for the first."""
+    if index + 1 == len(readings):
+        return ["—"]
+    return [str(readings[index][1] - readings[index + 1][1])]
+
+
 @ON_BOTH_SCREENS
 def test_meters_with_their_facts_and_history(portal, demo, base_url):
     page = portal.page
@@ -450,4 +458,36 @@ def test_meters_with_their_facts_and_history(portal, demo, base_url):
     expect(rows.last.get_by_role("cell").nth(2)).to_have_text(
         str(shown[-1][1] - readings[len(shown)][1])
     )
+    first_shown = add_months(today.replace(day=1), -23)
+    expect(page.locator("#meter-history .pager__current")).to_have_text(
+        f"С {month_genitive_ru(first_shown)} по {month_ru(today.replace(day=1))}"
+    )
     portal.audit()
+
+    # The readings before those two years, swapped in by htmx: they end with the latest month
+    # that has any, and the focus goes to them.
+    portal.mark_document()
+    page.get_by_role("link", name="Более ранние показания →").click()
+    earlier, value = readings[len(shown)]
+    expect(page).to_have_url(f"{base_url}/cabinet/meters/{soon.id}?until={earlier:%Y-%m}")
+    older = page.get_by_role(
+        "region",
+        name=f"Показания прибора № {serial} по месяцам, с "
+        f"{month_genitive_ru(add_months(earlier, -23))} по {month_ru(earlier)}",
+    )
+    expect(older).to_be_focused()
+    expect(older.locator("tbody tr").first.get_by_role("cell")).to_have_text(
+        [
+            month_ru(earlier),
+            str(value),
+            *older_consumption(readings, len(shown)),
+            "система учета",
+            "принято",
+        ]
+    )
+    assert portal.document_survived()
+    portal.audit()
+    page.get_by_role("link", name="← Более поздние показания").click()
+    expect(page).to_have_url(f"{base_url}/cabinet/meters/{soon.id}")
+    expect(rows).to_have_count(len(shown))
+    assert portal.document_survived()
