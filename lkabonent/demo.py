@@ -21,7 +21,9 @@ Conventions, which the billing screens and tests/test_demo.py rely on:
   to be paid. A service has a row in every month it is billed, and in any other month in which
   its opening balance is not zero (heating after the season, penalties).
 * Volumes of metered services are the month's consumption, the difference of the cumulative
-  readings summed over the service's meters and zones; sewerage is cold plus hot water. Heating
+  readings summed over the service's meters and zones; sewerage is cold plus hot water. A meter
+  is not read after its verification date (a reading of a month is taken by the end of the
+  default reading window): in its place the charge counts its mean monthly consumption. Heating
   (October to April only) is billed on the area times the norm, waste per resident and the
   capital repair contribution per m². For all of these ``accrued = round(volume × tariff, 2)``,
   half up. A multi-zone electricity meter has a tariff per zone: its charge has the total volume,
@@ -60,6 +62,7 @@ from .clock import utcnow
 from .extensions import db
 from .models import (
     AREA_PLACES,
+    DEFAULT_READING_WINDOW,
     MONEY_PLACES,
     TARIFF_PLACES,
     VOLUME_PLACES,
@@ -581,6 +584,12 @@ class MeterPlan:
     service: int
     values: list[int]  # the current reading of each zone
     monthly: float  # mean consumption a month (electricity: before the season's factor)
+    verified_until: date  # its next verification: no reading is taken after it
+
+    def is_read_in(self, month: date) -> bool:
+        """Whether the meter's reading of ``month`` is taken: it is, by the last day of the
+        default reading window, unless the meter's verification has expired by then."""
+        return month.replace(day=DEFAULT_READING_WINDOW[1]) <= self.verified_until
 
 
 def _meters(
@@ -635,7 +644,7 @@ def _meters(
                     status,
                 )
             )
-            meters.append(MeterPlan(meter_id, service, start, monthly))
+            meters.append(MeterPlan(meter_id, service, start, monthly, next_verification))
     return meters
 
 
@@ -713,6 +722,8 @@ def _history(plan: Plan, household: Household, meters: list[MeterPlan], rng, chu
     stamps = plan.received_at[0]
     stamp = stamps[int(draw() * len(stamps))]
     for meter in meters:
+        if not meter.is_read_in(plan.reading_months[0]):
+            continue
         for zone, value in enumerate(meter.values, 1):
             chunk.readings.append(
                 (meter.id, zone, plan.reading_months[0], value, *BILLING_READING, stamp)
@@ -762,7 +773,9 @@ BILLING_READING = (Reading.BILLING, Reading.ACCEPTED)
 
 def _read(plan: Plan, meters: list[MeterPlan], month_index: int, draw, rows: list):
     """Advance the meters by a month's consumption and append their readings to ``rows``; the
-    consumption per service and zone (whole units), summed over the service's meters."""
+    consumption per service and zone (whole units), summed over the service's meters. A meter
+    past its verification is not read: its mean monthly consumption is charged instead, as the
+    average is (Правила 354, п. 59)."""
     stamps = plan.received_at[month_index + 1]
     stamp = stamps[int(draw() * len(stamps))]
     month = plan.charge_months[month_index]
@@ -775,7 +788,11 @@ def _read(plan: Plan, meters: list[MeterPlan], month_index: int, draw, rows: lis
             shares = (1.0,)
             mean = meter.monthly * (0.7 + 0.6 * draw())
         totals = used.setdefault(meter.service, [0] * len(shares))
+        read = meter.is_read_in(month)
         for zone, share in enumerate(shares):
+            if not read:
+                totals[zone] += round(meter.monthly * share)
+                continue
             consumption = int(mean * share + draw())
             meter.values[zone] += consumption
             rows.append((meter.id, zone + 1, month, meter.values[zone], *BILLING_READING, stamp))

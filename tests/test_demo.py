@@ -14,8 +14,10 @@ from sqlalchemy.orm import aliased
 from conftest import empty_tables
 from lkabonent import demo
 from lkabonent.billing.services import last_received
+from lkabonent.cabinet.finance import add_months
 from lkabonent.extensions import db
 from lkabonent.models import (
+    DEFAULT_READING_WINDOW,
     Account,
     AccountContact,
     BillingImport,
@@ -203,10 +205,13 @@ def test_charges_are_volume_times_tariff(app):
 
 
 def test_metered_volumes_are_the_differences_of_readings(app):
+    """Of the meters read; where a meter is past its verification, it is not read, and the
+    volume adds its mean consumption to the others' differences."""
     seed(app, *SMALL)
     rows = billing_rows(app)
     meters = {external_id: (number, code) for external_id, number, code, *_ in rows["meters"]}
     capacity = {row[0]: 10 ** row[6] for row in rows["meters"]}
+    read_by = DEFAULT_READING_WINDOW[1]
     used = defaultdict(int)
     previous = {}
     for external_id, zone, month, _, value, _, _ in rows["readings"]:
@@ -215,16 +220,39 @@ def test_metered_volumes_are_the_differences_of_readings(app):
             assert value >= previous[external_id, zone]
             used[(*meters[external_id], month)] += value - previous[external_id, zone]
         previous[external_id, zone] = value
+    unread = defaultdict(list)  # by the service's volume: the meters not read that month
+    for month in {row[1] for row in rows["charges"]}:
+        for external_id, number, code, *_, verification, _, status in rows["meters"]:
+            if status == Meter.ACTIVE and month.replace(day=read_by) > verification:
+                unread[number, code, month].append(external_id)
     volumes = {(number, code, month): volume for number, month, code, volume, *_ in rows["charges"]}
-    checked = 0
+    checked = averaged = 0
     for (number, code, month), volume in volumes.items():
         if code in ("electricity", "cold_water", "hot_water"):
-            assert volume == used[number, code, month], (number, code, month)
+            if unread[number, code, month]:
+                assert volume >= used[number, code, month], (number, code, month)
+                averaged += 1
+            else:
+                assert volume == used[number, code, month], (number, code, month)
             checked += 1
         if code == "sewerage":
-            water = used[number, "cold_water", month] + used[number, "hot_water", month]
+            water = volumes.get((number, "cold_water", month), 0) + volumes.get(
+                (number, "hot_water", month), 0
+            )
             assert volume == water
     assert checked > 40 * 6 * 2
+    assert averaged > 0
+
+
+def test_no_meter_is_read_after_its_verification_date(app):
+    seed(app, *SMALL)
+    rows = billing_rows(app)
+    verified_until = {row[0]: row[9] for row in rows["meters"]}
+    read_by = DEFAULT_READING_WINDOW[1]
+    assert all(
+        month.replace(day=read_by) <= verified_until[external_id]
+        for external_id, _, month, *_ in rows["readings"]
+    )
 
 
 def test_payments_of_a_month_are_what_its_charges_record_as_paid(app):
@@ -290,6 +318,13 @@ def test_the_demo_accounts_show_the_special_cases(app):
     assert [remote for _, _, remote, _ in meters["1080000002", "electricity"]] == [True]
     cold_water = meters["1080000002", "cold_water"]
     assert any(verification < END_MONTH for _, verification, _, _ in cold_water)
+    # …read last in the month before its verification date: charged by average since.
+    (overdue,) = [row for row in rows["meters"] if row[1] == "1080000002" and row[9] < END_MONTH]
+    last_read = max(month for meter, _, month, *_ in rows["readings"] if meter == overdue[0])
+    read_by = DEFAULT_READING_WINDOW[1]
+    assert (
+        last_read.replace(day=read_by) <= overdue[9] < add_months(last_read, 1).replace(day=read_by)
+    )
     end_rows = [row for row in rows["charges"] if row[1] == END_MONTH]
     ivanov = [row for row in end_rows if row[0] == "1080000001"]
     assert sum(opening - paid for *_, paid, opening, _ in ivanov) > 0  # last months unpaid
