@@ -21,7 +21,7 @@ from lkabonent.models import (
 from lkabonent.text import date_ru, money_ru, month_genitive_ru, month_ru, number_ru, plural_ru
 
 from .demo import FIRST, RECEIVED_AT, SECOND, money_of
-from .portal import CABINET, ON_BOTH_SCREENS
+from .portal import CABINET, ON_BOTH_SCREENS, PHONE
 
 pytestmark = pytest.mark.e2e
 
@@ -268,6 +268,35 @@ def test_consumption_chart_and_its_table(portal, demo):
     expect(first_row.locator("th, td").nth(column)).to_have_text(
         number_ru(demo.volume(FIRST, "electricity", latest))
     )
+    portal.audit()
+
+
+@pytest.mark.parametrize("screen", [PHONE], ids=["phone"], indirect=True)
+def test_on_a_phone_a_chart_opens_on_its_latest_months(portal, demo):
+    """Too wide for the screen, a chart scrolls sideways in its frame and shows its latest
+    months first, the oldest off to the left."""
+    page = portal.page
+    portal.register(DEMO_EMAIL)
+    portal.visit("/cabinet/charges")
+    frame = page.locator(".chart__frame").first
+    bars = frame.locator("rect.chart__bar")
+    expect(bars.first).to_be_attached()
+    assert frame.evaluate("element => element.scrollWidth > element.clientWidth")
+    shown, latest, oldest = (
+        frame.bounding_box(),
+        bars.last.bounding_box(),
+        bars.first.bounding_box(),
+    )
+    assert (
+        shown["x"] <= latest["x"] and latest["x"] + latest["width"] <= shown["x"] + shown["width"]
+    )
+    assert oldest["x"] + oldest["width"] <= shown["x"]
+    # The tick labels stay at the left of the bars, right-aligned to them.
+    ticks = frame.locator("text.chart__tick")
+    assert ticks.first.get_attribute("text-anchor") == "end"
+    frame.evaluate("element => { element.scrollLeft = -element.scrollWidth; }")
+    tick, bar = ticks.first.bounding_box(), bars.first.bounding_box()
+    assert tick["x"] + tick["width"] <= bar["x"]
     portal.audit()
 
 
