@@ -107,7 +107,7 @@ def test_main_page_lists_the_meters_waiting_while_the_window_is_open(user, house
     household["data"].reading(household["meter"], date(2026, 11, 1), 131, source=Reading.PORTAL)
     words = text_of(user.get("/cabinet/"))
     assert "ХВ-0001" not in words
-    assert "Сейчас приборы учета не ждут показаний." in words
+    assert "Показания за ноябрь 2026 переданы." in words
 
 
 def test_the_chosen_account_is_remembered_across_pages_and_logins(app, user, household):

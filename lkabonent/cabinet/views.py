@@ -134,14 +134,18 @@ def index():
     today = local_today()
     (debt,) = debts([account])
     cards = meter_cards(account.id, today, accepted=False)
-    closed = [card.window for card in cards if card.accepts_readings and not card.window.is_open]
+    taking = [card for card in cards if card.accepts_readings]
+    closed = [card.window for card in taking if not card.window.is_open]
+    waiting = [card for card in cards if card.waiting]
     return render_template(
         "cabinet/index.html",
         choice=choice,
         payments=latest_payments(account.id, LATEST_PAYMENTS),
         debt=debt,
-        waiting=[card for card in cards if card.waiting],
+        waiting=waiting,
         upcoming=min(closed, key=lambda window: window.first_day, default=None),
+        # Meters that take readings now, all of them sent: this month's are in.
+        sent_month=not waiting and any(card.window.is_open for card in taking) and today,
         due_on=debt.month and due_date(debt.month, current_app.config["PAYMENT_DUE_DAY"]),
         received=last_received(),
     )
