@@ -509,6 +509,16 @@ def test_another_users_ids_answer_404_as_missing_ones(app, user, household):
     assert readings == [10]
 
 
+def test_the_selectors_are_not_restored_by_the_browser(user):
+    """A browser going back would put a choice made on the page into its selectors, over the
+    account, month or filter the page shows: none lets it."""
+    selects = []
+    for url in ("/cabinet/", "/cabinet/charges", "/cabinet/receipt", "/cabinet/payments"):
+        selects += re.findall(r"<select[^>]*>", body_of(user.get(url)))
+    assert len(selects) >= 5, selects
+    assert all('autocomplete="off"' in select for select in selects), selects
+
+
 def test_no_cabinet_page_shows_a_strangers_account(app, user, household):
     """No page without an id in its path shows anything of a stranger's ``?account=``: those
     that show one account answer 404 (above), the others ignore it."""

@@ -148,6 +148,15 @@ def test_the_chosen_account_is_shown_and_remembered(portal, demo):
     expect(page.get_by_label("Лицевой счет")).to_have_value(SECOND)
     portal.audit()
 
+    # «Назад» to a page of the other account: the selector names the account the page shows,
+    # not the choice the browser would restore.
+    portal.visit(f"/cabinet/charges?account={FIRST}")
+    portal.choose_account(SECOND)
+    expect(page.get_by_role("table", name=re.compile(f"лицевой счет {SECOND}$"))).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("table", name=re.compile(f"лицевой счет {FIRST}$"))).to_be_visible()
+    expect(page.get_by_label("Лицевой счет", exact=True)).to_have_value(FIRST)
+
     portal.log_out()
     portal.visit("/login")
     portal.log_in(DEMO_EMAIL, password)
