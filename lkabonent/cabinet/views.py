@@ -18,7 +18,7 @@ from flask_login import current_user
 from ..billing.services import last_received, local_today
 from ..extensions import db, limiter, login_manager
 from ..htmx import redirect_to, render, wants_fragment
-from ..meters.services import meter_cards
+from ..meters.services import meter_cards, reading_month
 from ..payment_qr import png_img
 from ..payment_qr import svg as qr_svg
 from ..text import money_ru, month_ru
@@ -145,7 +145,11 @@ def index():
         waiting=waiting,
         upcoming=min(closed, key=lambda window: window.first_day, default=None),
         # Meters that take readings now, all of them sent: this month's are in.
-        sent_month=not waiting and any(card.window.is_open for card in taking) and today,
+        sent_month=(
+            reading_month(today)
+            if not waiting and any(card.window.is_open for card in taking)
+            else None
+        ),
         due_on=debt.month and due_date(debt.month, current_app.config["PAYMENT_DUE_DAY"]),
         received=last_received(),
     )

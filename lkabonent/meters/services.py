@@ -270,7 +270,7 @@ def _readings_before(meters, *columns, any_state: bool = False) -> Select:
     on Meter.id), not rejected. With ``any_state``, also those of the latest month before
     ``month`` with a reading in any state, and those of both months in any state: the caller
     tells them apart (the two months in one IN keep to the index; the conditions apart, OR-ed,
-    cost SQLite two thirds more)."""
+    cost SQLite about 60 % more)."""
     if any_state:
         month = Reading.month.in_([_LATEST_MONTH, _latest_month()])
     else:

@@ -131,7 +131,6 @@ def submit(meter_id):
         card=card,
         meter=found,
         history=meter_history(found, reading_month(today)) if history else None,
-        current=reading_month(today),
         submission=None if stored else submission,
         notice=notice,
         back=back,
