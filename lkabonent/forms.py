@@ -29,6 +29,15 @@ def csrf_token() -> str:
     return token
 
 
+def new_csrf_token() -> None:
+    """Give a session that starts (the login, after ``session.clear()``) its CSRF token now, so
+    that the cookie which starts it holds it: made by the first page instead, it would have
+    that page sign and send the whole session cookie again. Forgets any token this request
+    signed for the session before."""
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
+    generate_csrf()
+
+
 @lru_cache(maxsize=4096)
 def _signed(secret: str, raw: str) -> str:
     return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)

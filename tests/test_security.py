@@ -540,6 +540,23 @@ def test_login_starts_a_fresh_session(app, make_client):
     assert not is_logged_in(attacker)
 
 
+def test_the_login_sets_the_sessions_cookie_once_with_a_new_csrf_token(app, make_client, accounts):
+    """The login's cookie carries the new session whole, its CSRF token too: the pages after it
+    set no cookie (each would otherwise sign and send the session again, and a browser store
+    it), and the token is not the one from before the login."""
+    make_user(app, "once@example.ru")
+    client = make_client(app)
+    before = client.csrf_token()
+    assert client.login("once@example.ru", PASSWORD).status_code == 303
+    for url in ("/cabinet/", "/cabinet/accounts", "/help/privacy"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers, url
+    after = client.csrf_token()
+    assert after != before
+    assert link(client, "1080000001", "Иванов").status_code == 303  # the new token passes
+
+
 def last_seen(app, email_address):
     with app.app_context():
         return db.session.scalar(

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select, update
 
 from ..clock import utcnow
 from ..extensions import db, login_manager
+from ..forms import new_csrf_token
 from ..models import User, UserSession
 
 TOKEN_KEY = "sid"
@@ -62,6 +63,7 @@ def start_session(user: User) -> None:
         )
     )
     session[TOKEN_KEY] = token
+    new_csrf_token()
     login_user(user)
 
 

@@ -645,7 +645,8 @@ def parse_wrk(output: str) -> Run:
 
 def check_urls(servers: dict[str, Server], results: list[Result]) -> None:
     """Every URL with the cookie on both demos: 200 is measured, 404 is «not available» (not
-    written yet), anything else a problem. A reference must answer 200."""
+    written yet), anything else a problem; so is a page that sets the session cookie again. A
+    reference must answer 200."""
     for result in results:
         url = result.url
         for size, server in servers.items():
@@ -660,6 +661,10 @@ def check_urls(servers: dict[str, Server], results: list[Result]) -> None:
                 result.problems.append(f"{path} redirects to {response.getheader('Location')}")
             if url.htmx and status == 200 and re.search(r"<html|<!doctype", body, re.I):
                 result.problems.append("the fragment is a whole page")
+            if cookie and session_cookie(response, COOKIE_NAME):
+                # A browser keeps the new cookie; wrk would send the login's every time, and
+                # every request would pay for what a browser's pays for once.
+                result.problems.append(f"{path} sets the session cookie again")
         statuses = set(result.status.values())
         if url.is_reference and statuses != {200}:
             raise Unavailable(f"{url.name} ({url.path}) answered {sorted(statuses)}")
