@@ -336,13 +336,14 @@ def test_meter_page_shows_the_history_with_consumption(user, household):
 
 def test_meter_page_shows_the_earlier_readings_two_years_at_a_time(user, household):
     """The latest two years first; the earlier ones end with the latest month that has any;
-    htmx swaps the history alone and focuses it."""
+    htmx swaps the history alone and focuses it. The period named is that of the readings
+    shown: November 2026, not read yet, is not in it."""
     meter = household["meter"]
     household["data"].monthly_readings(meter, date(2024, 3, 1), [70, 80, 90])
     latest = user.get(f"/cabinet/meters/{meter}")
     older = f"/cabinet/meters/{meter}?until=2024-05"
     assert f'href="{older}" hx-get="{older}" hx-target="#meter-history"' in body_of(latest)
-    assert "С декабря 2024 по ноябрь 2026 Более ранние показания →" in text_of(latest)
+    assert "С апреля 2026 по октябрь 2026 Более ранние показания →" in text_of(latest)
     assert "апрель 2026 100 10 система учета принято" in text_of(latest)  # from May 2024's 90
     assert "Более поздние показания" not in text_of(latest)
 
@@ -351,13 +352,13 @@ def test_meter_page_shows_the_earlier_readings_two_years_at_a_time(user, househo
     assert swapped.status_code == 200
     assert body.lstrip().startswith('<section id="meter-history"') and "hx-swap-oob" not in body
     assert 'aria-labelledby="history-caption" autofocus' in body
-    assert "Показания прибора № ХВ-0001 по месяцам, с июня 2022 по май 2024" in words
+    assert "Показания прибора № ХВ-0001 по месяцам, с марта 2024 по май 2024" in words
     assert "май 2024 90 10 система учета принято" in words
     assert "март 2024 70 — система учета принято" in words
     assert "апрель 2026" not in words and "Последнее принятое показание" not in words
     later = f"/cabinet/meters/{meter}?until=2026-05"  # the two years after those shown
     assert f'href="{later}" hx-get="{later}" hx-target="#meter-history"' in body
-    assert "← Более поздние показания С июня 2022 по май 2024" in words
+    assert "← Более поздние показания С марта 2024 по май 2024" in words
     assert "Более ранние показания" not in words
 
     # Without JavaScript, the whole page with the meter's card.

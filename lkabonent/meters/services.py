@@ -392,6 +392,15 @@ class History(NamedTuple):
     latest: date
     earlier: date | None
 
+    @property
+    def period(self) -> tuple[date, date]:
+        """The first and the last month that the history shows: of its lines, which may start
+        and end inside the two years (a meter installed since, this month not read yet); the
+        two years themselves when it has none."""
+        if self.lines:
+            return self.lines[-1].month, self.lines[0].month
+        return self.first, self.latest
+
 
 def meter_history(meter: MeterLike, latest: date) -> History:
     """The meter's readings of the MONTHS_SHOWN months up to ``latest``. A month's consumption
