@@ -873,23 +873,28 @@ def test_history_shows_a_rejected_reading_with_its_reason_but_counts_from_the_on
     assert rejected.source_label == "портал"
 
 
-def test_history_rows_are_written_with_the_reason_escaped():
+def test_history_rows_are_written_with_the_reason_escaped_and_numbers_named():
     lines = [
         HistoryLine(NOVEMBER, 2, 1300, 25, Reading.BILLING, Reading.ACCEPTED, None),
         HistoryLine(OCTOBER, 1, 500, None, PORTAL, Reading.REJECTED, "<b>Опечатка</b> & т. п."),
     ]
-    assert str(history_rows(lines, zoned=True)) == (
-        '<tr><td>ноябрь 2026</td><td>T2</td><td class="number">1300</td>'
-        '<td class="number">25</td><td>система учета</td><td>'
+    assert str(history_rows(lines, zoned=True, unit="кВт·ч")) == (
+        '<tr><td>ноябрь 2026</td><td data-label="Зона">T2</td>'
+        '<td data-label="Показание" class="number">1300</td>'
+        '<td data-label="Расход, кВт·ч" class="number">25</td>'
+        "<td>система учета</td><td>"
         '<span class="state state--accepted">принято</span></td></tr>'
-        '<tr><td>октябрь 2026</td><td>T1</td><td class="number">500</td>'
-        '<td class="number">—</td><td>портал</td><td>'
+        '<tr><td>октябрь 2026</td><td data-label="Зона">T1</td>'
+        '<td data-label="Показание" class="number">500</td>'
+        '<td data-label="Расход, кВт·ч" class="number">—</td>'
+        "<td>портал</td><td>"
         '<span class="state state--rejected">отклонено</span>: '
         "&lt;b&gt;Опечатка&lt;/b&gt; &amp; т. п.</td></tr>"
     )
     # A meter of one zone has no zone column; a large consumption has its thousands apart.
-    (one,) = history_rows([lines[0]._replace(consumption=12345)], zoned=False).split("</tr>")[:1]
-    assert "<td>T2</td>" not in one and '<td class="number">12\u00a0345</td>' in one
+    one = str(history_rows([lines[0]._replace(consumption=12345)], zoned=False, unit="м³"))
+    assert 'data-label="Зона"' not in one
+    assert '<td data-label="Расход, м³" class="number">12\u00a0345</td>' in one
 
 
 def test_history_after_a_month_with_two_readings_counts_from_the_accounting_systems(

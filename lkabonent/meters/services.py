@@ -431,22 +431,26 @@ def meter_history(meter: MeterLike, latest: date) -> History:
     return History(lines, first_shown, latest, earlier)
 
 
-def history_rows(lines: list[HistoryLine], zoned: bool) -> Markup:
-    """The history's rows for its table (with a zone column for a meter of several zones):
-    written here, as a template loop over a meter's 72 lines costs a third of its page."""
+def history_rows(lines: list[HistoryLine], zoned: bool, unit: str) -> Markup:
+    """The history's rows for its table (with a zone column for a meter of several zones),
+    the cells that a bare value would not explain with their column's name for a narrow
+    screen (`table--stack`; ``unit`` is the meter's, in the consumption's): written here, as
+    a template loop over a meter's 72 lines costs a third of its page."""
+    used_label = f' data-label="Расход, {escape(unit)}"'
     rows = []
     for line in lines:
-        zone = f"<td>T{line.zone}</td>" if zoned else ""
+        zone = f'<td data-label="Зона">T{line.zone}</td>' if zoned else ""
         used = "—" if line.consumption is None else number_ru(line.consumption)
         reason = f": {escape(line.rejection_reason)}" if line.rejection_reason else ""
         rows.append(
             f"<tr><td>{month_ru(line.month)}</td>{zone}"
-            f'<td class="number">{line.value}</td><td class="number">{used}</td>'
+            f'<td data-label="Показание" class="number">{line.value}</td>'
+            f'<td{used_label} class="number">{used}</td>'
             f"<td>{line.source_label}</td><td>"
             f'<span class="state state--{line.state}">{line.state_label}</span>{reason}</td></tr>'
         )
-    # Escaped: the accounting system's reason. Not escaped: numbers, months (text.py) and the
-    # portal's own labels and state names, which hold no markup characters.
+    # Escaped: the accounting system's reason and the unit. Not escaped: numbers, months
+    # (text.py) and the portal's own labels and state names, which hold no markup characters.
     return Markup("".join(rows))  # noqa: S704
 
 

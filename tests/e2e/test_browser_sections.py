@@ -173,6 +173,16 @@ def charges_caption(month: date, number: str = FIRST) -> str:
     return f"Начисления за {month_ru(month)}, лицевой счет {number}"
 
 
+def fits(table) -> bool:
+    """The table is whole within its frame (a region that scrolls sideways when it is not)."""
+    return table.evaluate("table => table.offsetWidth <= table.parentElement.clientWidth")
+
+
+def label_of(cell) -> str:
+    """What a narrow screen shows before a cell of a stacked table: its column's name."""
+    return cell.evaluate("cell => getComputedStyle(cell, '::before').content")
+
+
 def show_month(page, month: date) -> None:
     """Choose the month in «Месяц» and press the month selector's «Показать»."""
     selector = page.locator("form.month-selector")
@@ -195,6 +205,7 @@ def test_charges_of_another_month_are_swapped_in(portal, demo, base_url):
     expect(total.get_by_role("rowheader")).to_have_text("Итого")
     expect(total.get_by_role("cell").last).to_have_text(money_ru(demo.to_pay(FIRST, latest)))
     money_of(total.get_by_role("cell"))
+    assert fits(table)  # on a phone, a card per service
     portal.audit()
 
     portal.mark_document()
@@ -309,9 +320,47 @@ def test_on_a_phone_a_chart_opens_on_its_latest_months(portal, demo):
     portal.audit()
 
 
+@pytest.mark.parametrize("screen", [PHONE], ids=["phone"], indirect=True)
+def test_on_a_phone_each_row_of_a_wide_table_is_a_card(portal, demo):
+    """Расчеты, Задолженность and a meter's history on a phone: no column is off the screen;
+    a row's header heads its card, and each figure follows its column's name."""
+    page = portal.page
+    portal.register(DEMO_EMAIL)
+    portal.visit("/cabinet/charges")
+    table = page.get_by_role("table", name=charges_caption(demo.latest_month(FIRST)))
+    service = table.locator("tbody tr").first
+    heading, to_pay = service.get_by_role("rowheader"), service.get_by_role("cell").last
+    assert label_of(heading) == "none"
+    assert label_of(to_pay) == '"К оплате: "'
+    assert heading.bounding_box()["y"] < to_pay.bounding_box()["y"]  # a line each
+    assert label_of(table.locator("tfoot td").last) == '"К оплате: "'
+    for cell in (heading, to_pay):
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["viewport"]["width"]
+
+    portal.visit("/cabinet/debt")
+    table = page.get_by_role("table", name="Задолженность по лицевым счетам")
+    account = table.locator("tbody tr").first
+    assert label_of(account.get_by_role("cell").nth(5)) == '"Пени: "'
+    assert label_of(account.get_by_role("cell").last) == '"Итого: "'
+
+    meter = next(row for row in demo.meters(FIRST) if row.zones == 1)
+    portal.visit(f"/cabinet/meters/{meter.id}")
+    reading = page.get_by_role("table", name=f"Показания прибора № {meter.serial} по месяцам")
+    month, value, used, _, state = reading.locator("tbody tr").first.get_by_role("cell").all()
+    assert [label_of(cell) for cell in (month, value, used)] == [
+        "none",
+        '"Показание: "',
+        f'"Расход, {meter.unit}: "',
+    ]
+    # The month heads the card with the state beside it; the figures come on the next line.
+    assert month.bounding_box()["y"] == state.bounding_box()["y"] < value.bounding_box()["y"]
+
+
 # --- Задолженность ------------------------------------------------------------------------
 
 
+@ON_BOTH_SCREENS
 def test_debt_per_account_and_in_total(portal, demo):
     page = portal.page
     portal.register(DEMO_EMAIL)
@@ -336,6 +385,7 @@ def test_debt_per_account_and_in_total(portal, demo):
     expect(footer.get_by_role("rowheader")).to_have_text("Всего к оплате по лицевым счетам")
     expect(footer.get_by_role("cell")).to_have_text(money_ru(total))
     expect(page.get_by_text("Всего к оплате:")).to_contain_text(money_ru(total))
+    assert fits(table)  # on a phone, a card per account
     expect(page.get_by_text("Данные из системы учета получены")).to_contain_text(
         f"{date_ru(demo.today.replace(day=1))}, {RECEIVED_AT}"
     )
@@ -496,6 +546,7 @@ def test_meters_with_their_facts_and_history(portal, demo, base_url):
     expect(rows.last.get_by_role("cell").nth(2)).to_have_text(
         str(shown[-1][1] - readings[len(shown)][1])
     )
+    assert fits(history)  # on a phone, a card per reading
     # The period named is that of the readings shown, which this month's may not be among.
     expect(page.locator("#meter-history .pager__current")).to_have_text(
         f"С {month_genitive_ru(shown[-1][0])} по {month_ru(shown[0][0])}"
