@@ -377,6 +377,10 @@ def test_meter_history_steps_two_years_later_up_to_the_latest(user, household):
     # From the two years before the latest ones, later is the latest ones, without ?until=.
     almost = body_of(user.get(f"/cabinet/meters/{meter}?until=2025-01", htmx=True))
     assert f'href="/cabinet/meters/{meter}" hx-get=' in almost
+    # Two years with one month of readings name that month alone.
+    single = text_of(user.get(f"/cabinet/meters/{meter}?until=2020-01", htmx=True))
+    assert "Показания прибора № ХВ-0001 по месяцам, за январь 2020" in single
+    assert "← Более поздние показания За январь 2020" in single
 
 
 @pytest.mark.parametrize("until", ["2026-12", "2026-13", "осень", "0001-06", ""])

@@ -879,12 +879,12 @@ def test_history_rows_are_written_with_the_reason_escaped_and_numbers_named():
         HistoryLine(OCTOBER, 1, 500, None, PORTAL, Reading.REJECTED, "<b>Опечатка</b> & т. п."),
     ]
     assert str(history_rows(lines, zoned=True, unit="кВт·ч")) == (
-        '<tr><td>ноябрь 2026</td><td data-label="Зона">T2</td>'
+        '<tr><td>ноябрь 2026</td><td class="history__zone" data-label="Зона">T2</td>'
         '<td data-label="Показание" class="number">1300</td>'
         '<td data-label="Расход, кВт·ч" class="number">25</td>'
         "<td>система учета</td><td>"
         '<span class="state state--accepted">принято</span></td></tr>'
-        '<tr><td>октябрь 2026</td><td data-label="Зона">T1</td>'
+        '<tr><td>октябрь 2026</td><td class="history__zone" data-label="Зона">T1</td>'
         '<td data-label="Показание" class="number">500</td>'
         '<td data-label="Расход, кВт·ч" class="number">—</td>'
         "<td>портал</td><td>"
@@ -895,6 +895,9 @@ def test_history_rows_are_written_with_the_reason_escaped_and_numbers_named():
     one = str(history_rows([lines[0]._replace(consumption=12345)], zoned=False, unit="м³"))
     assert 'data-label="Зона"' not in one
     assert '<td data-label="Расход, м³" class="number">12\u00a0345</td>' in one
+    # The unit goes into an attribute: escaped as well.
+    odd = str(history_rows(lines[:1], zoned=False, unit='"><b>'))
+    assert 'data-label="Расход, &#34;&gt;&lt;b&gt;"' in odd and "<b>" not in odd
 
 
 def test_history_after_a_month_with_two_readings_counts_from_the_accounting_systems(

@@ -439,7 +439,7 @@ def history_rows(lines: list[HistoryLine], zoned: bool, unit: str) -> Markup:
     used_label = f' data-label="Расход, {escape(unit)}"'
     rows = []
     for line in lines:
-        zone = f'<td data-label="Зона">T{line.zone}</td>' if zoned else ""
+        zone = f'<td class="history__zone" data-label="Зона">T{line.zone}</td>' if zoned else ""
         used = "—" if line.consumption is None else number_ru(line.consumption)
         reason = f": {escape(line.rejection_reason)}" if line.rejection_reason else ""
         rows.append(

@@ -72,7 +72,7 @@ def meter(meter_id):
     today = local_today()
     current = reading_month(today)
     history = meter_history(found, _until_arg(current))
-    # The two years after those shown, up to the current month: the latest ones last.
+    # The two years after those asked for, up to the current month: the latest ones last.
     later = (
         None
         if history.latest == current
