@@ -357,6 +357,43 @@ def test_on_a_phone_each_row_of_a_wide_table_is_a_card(portal, demo):
     assert month.bounding_box()["y"] == state.bounding_box()["y"] < value.bounding_box()["y"]
 
 
+def column_edges(table) -> list[tuple[str, float, float]]:
+    """Each figures' column of the table: its name and where its name's first line and its
+    first row's figure end on the right, in pixels."""
+    return table.evaluate(
+        """table => {
+          const end = (element) => {
+            const range = document.createRange();
+            range.selectNodeContents(element);
+            return range.getClientRects()[0].right;
+          };
+          const heads = table.tHead.rows[0].cells;
+          const cells = table.tBodies[0].rows[0].cells;
+          return Array.from(cells).flatMap((cell, index) => cell.classList.contains("number")
+            ? [[heads[index].textContent, end(heads[index]), end(cell)]] : []);
+        }"""
+    )
+
+
+def test_figures_stand_right_under_their_column_names(portal, demo):
+    """On a desktop each column of figures is aligned right, its name over it included."""
+    page = portal.page
+    portal.register(DEMO_EMAIL)
+    meter = next(row for row in demo.meters(FIRST) if row.zones == 1)
+    tables = {
+        "/cabinet/charges": charges_caption(demo.latest_month(FIRST)),
+        "/cabinet/debt": "Задолженность по лицевым счетам",
+        "/cabinet/payments": re.compile(r"^Платежи, страница 1 из"),
+        f"/cabinet/meters/{meter.id}": f"Показания прибора № {meter.serial} по месяцам",
+    }
+    for url, name in tables.items():
+        portal.visit(url)
+        edges = column_edges(page.get_by_role("table", name=name))
+        assert edges, url
+        for head, head_end, figure_end in edges:
+            assert abs(head_end - figure_end) < 1, (url, head, head_end, figure_end)
+
+
 # --- Задолженность ------------------------------------------------------------------------
 
 
