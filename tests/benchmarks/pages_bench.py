@@ -18,7 +18,8 @@ What is measured, for every URL of URLS below:
   fragment); p50 and p99 latency: a second run at 8 connections (`-c8`, --latency-duration);
 - ×trivial and ×no-op: req/s over that of the two references measured on the same server in the
   same repeat: /healthz (no session; one «SELECT 1») and the logged-in no-op (session, user and
-  linked accounts loaded, nothing rendered);
+  linked accounts loaded, nothing rendered). A page's ×no-op, which has a target, is over the
+  no-op measured around it: the mean of the no-op's runs just before and just after the page's;
 - ×frame: req/s over that of a third route, the no-op's work and then the cabinet's frame
   rendered around an empty page (bench_app.py). The issue sets no target on it: it shows what
   a page costs beyond the frame every page renders, for the decision on the SQLite target;
@@ -31,12 +32,16 @@ by two gunicorn instances on core 0, but only one of them is ever under load; th
 workers sleep in accept(). A repeat goes through the URLs in the order of URLS (references
 first) and measures each page on both demos back to back, the 100,000-account one first in odd
 repeats and second in even ones (drift and order effects cancel out), then its latency at 8
-connections on the 100,000-account demo. So a page's two figures of the 100k/100 ratio are
-seconds apart, and its ratios to the references a few minutes at most. The references are
-measured on the 100,000-account demo only. SQLite is measured first, then PostgreSQL. After
-every wrk run the benchmark waits until the server's processes stop using CPU: the requests
-still queued on wrk's connections when it stops are served all the same, and on the shared core
-they made whichever demo came second look 20–50 % slower.
+connections on the 100,000-account demo; a run of the no-op comes before the first page and
+after each page's two runs. So a page's two figures of the 100k/100 ratio are seconds apart, as
+are those of its ×no-op (its ×trivial and ×frame: a few minutes at most). This VM's speed drifts
+by half within minutes (the no-op measured 881, 502 and 1,285 req/s at the start of three
+repeats of one run, the pages after it far less apart): a reference taken minutes before a page
+made its ratio swing as much. The references are measured on the 100,000-account demo only.
+SQLite is measured first, then PostgreSQL. After every wrk run the benchmark waits until the
+server's processes stop using CPU: the requests still queued on wrk's connections when it stops
+are served all the same, and on the shared core they made whichever demo came second look
+20–50 % slower.
 
 Before measuring, each server's database is read into the page cache (the SQLite file, or every
 table and index with pg_prewarm), every URL is checked to answer 200 with the cookie (wrk counts
@@ -51,7 +56,7 @@ PostgreSQL; every page at least 40 % of the no-op on SQLite and 30 % on PostgreS
 connections under 150 ms on SQLite; every page on 100,000 accounts at least 80 % of the same page
 on 100 accounts (no more than 20 % slower). The exit code is 1 when a target is missed or a page
 answers other than 200 or 404, 2 when the benchmark itself cannot run. The whole run takes about
-27 minutes (13 per database). Other work on the machine skews every figure: the «cpu %» column
+45 minutes (22 per database). Other work on the machine skews every figure: the «cpu %» column
 shows the least share of the server core that the server itself got in a page's runs. This is not
 a test (pytest collects only test_*.py) and CI does not run it.
 """
@@ -187,6 +192,7 @@ class Result:
     p50_ms: list[float] = field(default_factory=list)
     p99_ms: list[float] = field(default_factory=list)
     cpu_share: list[float] = field(default_factory=list)  # of the req/s runs
+    noop_rps: list[float] = field(default_factory=list)  # of a page: the no-op around it
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -716,16 +722,27 @@ def measure_repeat(
     servers: dict[str, Server], measured: list[Result], repeat: int, options: argparse.Namespace
 ) -> None:
     """Each URL in turn: req/s on both demos back to back (the large one first in odd repeats),
-    then the latency at 8 connections on the large one."""
+    then the latency at 8 connections on the large one. A page's runs come between two of the
+    no-op, whose mean is the page's reference."""
+    noop = next(result for result in measured if result.url.name == NOOP)
+    before = None  # the no-op's req/s just before the page
     for result in measured:
         url = result.url
         sizes = sizes_of(url)
+        if not url.is_reference and before is None:
+            before = wrk(servers[LARGE], noop.url, CONNECTIONS, options.duration).rps
         for size in sizes if repeat % 2 else reversed(sizes):
             run = wrk(servers[size], url, CONNECTIONS, options.duration)
             result.rps[size].append(run.rps)
             result.cpu_share.append(run.cpu_share)
             if run.problem:
                 result.problems.append(f"{size}: {run.problem}")
+        around = ""
+        if not url.is_reference:
+            after = wrk(servers[LARGE], noop.url, CONNECTIONS, options.duration).rps
+            result.noop_rps.append((before + after) / 2)
+            around = f", no-op around it: {result.noop_rps[-1]:,.0f}"
+            before = after
         run = wrk(servers[LARGE], url, LATENCY_CONNECTIONS, options.latency_duration)
         result.p50_ms.append(run.p50_ms)
         result.p99_ms.append(run.p99_ms)
@@ -733,7 +750,7 @@ def measure_repeat(
             result.problems.append(f"{LARGE} at {LATENCY_CONNECTIONS}: {run.problem}")
         small = f" (100 accounts: {result.rps[SMALL][-1]:,.0f})" if result.rps[SMALL] else ""
         log(
-            f"  {url.name}: {result.rps[LARGE][-1]:,.0f} req/s{small}, p99 at "
+            f"  {url.name}: {result.rps[LARGE][-1]:,.0f} req/s{small}{around}, p99 at "
             f"{LATENCY_CONNECTIONS}: {run.p99_ms:.1f} ms, core {SERVER_CORE} used "
             f"{min(result.cpu_share[-len(sizes) :]):.0%}"
         )
@@ -762,7 +779,7 @@ def verdict(engine_name: str, result: Result, trivial: Result, noop: Result) -> 
         if ratio < target:
             missed.append(f"×trivial {ratio:.2f} < {target:.2f}")
     elif not result.url.is_reference:
-        ratio = median(ratios(result.rps[LARGE], noop.rps[LARGE]))
+        ratio = median(ratios(result.rps[LARGE], result.noop_rps))
         target = PAGE_OVER_NOOP[engine_name]
         if ratio < target:
             missed.append(f"×no-op {ratio:.2f} < {target:.2f}")
@@ -815,7 +832,7 @@ def print_table(engine_name: str, title: str, results: list[Result]) -> bool:
                 result.url.name + (" (htmx)" if result.url.htmx else ""),
                 number(median(large), ",.0f"),
                 number(median(ratios(large, trivial.rps[LARGE]))),
-                number(median(ratios(large, noop.rps[LARGE]))),
+                number(median(ratios(large, result.noop_rps or noop.rps[LARGE]))),
                 number(median(ratios(large, frame.rps[LARGE]))),
                 number(median(result.p50_ms), ".1f"),
                 number(median(result.p99_ms), ".1f"),
@@ -847,6 +864,7 @@ def print_table(engine_name: str, title: str, results: list[Result]) -> bool:
         "Medians of the repeats; range: 100k/100 over the repeats."
     )
     print(
+        "×no-op of a page: over the mean of the no-op's runs just before and after it. "
         "×frame: over the no-op with the cabinet's frame rendered around an empty page; no "
         "target (bench_app.py)."
     )
