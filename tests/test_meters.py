@@ -31,6 +31,7 @@ from lkabonent.meters.services import (
     submit_readings,
 )
 from lkabonent.models import Account, Meter, Reading
+from lkabonent.text import number_ru
 
 TODAY = date(2026, 11, 20)  # inside the window, 15th to 25th
 PORTAL = Reading.PORTAL
@@ -244,8 +245,19 @@ def test_a_reading_below_the_last_one_asks_to_confirm_a_rollover(app, data, mete
     assert list(submission.rollover) == [1]
     warning = submission.rollover[1]
     assert "меньше последнего принятого: 99950 за октябрь 2026" in warning
-    assert "через ноль (после 99999 снова с нуля)" in warning
+    assert "через ноль (после 99999 снова с нуля), и тогда расход составит 80 м³" in warning
     assert submission.high == {}
+    assert portal_values(app, meter_id) == {}
+
+
+def test_a_rollover_question_names_the_consumption_a_typo_would_mean(app, data, meter_id):
+    """A digit left out of 12345 reads as a rollover of 88,889 m³: the question says so."""
+    data.reading(meter_id, OCTOBER, 12345)
+
+    submission = submit(app, meter_id, "1234")
+
+    assert submission.outcome is Outcome.CONFIRM
+    assert f"расход составит {number_ru(88889)} м³" in submission.rollover[1]
     assert portal_values(app, meter_id) == {}
 
 

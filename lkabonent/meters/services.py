@@ -535,14 +535,16 @@ def submit_readings(
         if not past:
             continue  # nothing to compare with: a new meter takes any reading
         last_month, last = past[-1]
+        used = _used(10**meter.digits, last, value)
         if value < last and not rollover_confirmed:
+            # The consumption it would mean shows a typo for what it is.
             submission.rollover[zone] = (
                 f"Показание меньше последнего принятого: {last} за {month_ru(last_month)}. "
                 f"Так бывает, только если счетчик перешел через ноль (после "
-                f"{'9' * meter.digits} снова с нуля); иначе проверьте цифры."
+                f"{'9' * meter.digits} снова с нуля), и тогда расход составит "
+                f"{number_ru(used)} {meter.service.unit}; иначе проверьте цифры."
             )
             continue
-        used = _used(10**meter.digits, last, value)
         mean = _monthly_mean(meter, past)
         months = months_between(last_month, month)
         if (
