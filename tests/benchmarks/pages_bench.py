@@ -725,12 +725,19 @@ def measure_repeat(
     then the latency at 8 connections on the large one. A page's runs come between two of the
     no-op, whose mean is the page's reference."""
     noop = next(result for result in measured if result.url.name == NOOP)
+
+    def noop_rps() -> float:
+        run = wrk(servers[LARGE], noop.url, CONNECTIONS, options.duration)
+        if run.problem:
+            noop.problems.append(f"{LARGE}: {run.problem}")
+        return run.rps
+
     before = None  # the no-op's req/s just before the page
     for result in measured:
         url = result.url
         sizes = sizes_of(url)
         if not url.is_reference and before is None:
-            before = wrk(servers[LARGE], noop.url, CONNECTIONS, options.duration).rps
+            before = noop_rps()
         for size in sizes if repeat % 2 else reversed(sizes):
             run = wrk(servers[size], url, CONNECTIONS, options.duration)
             result.rps[size].append(run.rps)
@@ -739,7 +746,7 @@ def measure_repeat(
                 result.problems.append(f"{size}: {run.problem}")
         around = ""
         if not url.is_reference:
-            after = wrk(servers[LARGE], noop.url, CONNECTIONS, options.duration).rps
+            after = noop_rps()
             result.noop_rps.append((before + after) / 2)
             around = f", no-op around it: {result.noop_rps[-1]:,.0f}"
             before = after
