@@ -80,6 +80,9 @@ def screen(request):
 @pytest.fixture
 def make_portal(new_context, screen, mailbox, base_url):
     """Open a tab on the portal in a new browser context with these extra context options."""
+    # Without the file, the route would fail inside Playwright and each audit wait forever.
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"{AXE_SCRIPT} is missing: run `make node_modules/.installed`")
 
     def open_tab(**context_options) -> Portal:
         context = new_context(**screen, **context_options)
