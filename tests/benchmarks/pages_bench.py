@@ -726,7 +726,8 @@ def measure_repeat(
     no-op, whose mean is the page's reference."""
     noop = next(result for result in measured if result.url.name == NOOP)
 
-    def noop_rps() -> float:
+    def measure_noop() -> float:
+        """One req/s run of the no-op; its failures count as the no-op's."""
         run = wrk(servers[LARGE], noop.url, CONNECTIONS, options.duration)
         if run.problem:
             noop.problems.append(f"{LARGE}: {run.problem}")
@@ -737,7 +738,7 @@ def measure_repeat(
         url = result.url
         sizes = sizes_of(url)
         if not url.is_reference and before is None:
-            before = noop_rps()
+            before = measure_noop()
         for size in sizes if repeat % 2 else reversed(sizes):
             run = wrk(servers[size], url, CONNECTIONS, options.duration)
             result.rps[size].append(run.rps)
@@ -746,7 +747,7 @@ def measure_repeat(
                 result.problems.append(f"{size}: {run.problem}")
         around = ""
         if not url.is_reference:
-            after = noop_rps()
+            after = measure_noop()
             result.noop_rps.append((before + after) / 2)
             around = f", no-op around it: {result.noop_rps[-1]:,.0f}"
             before = after
