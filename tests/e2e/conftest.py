@@ -40,11 +40,31 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+def closing_responses(app):
+    """`app` with every response closed once it is sent or dropped.
+
+    When a browser resets a connection (a context closed while the favicon was still coming),
+    Werkzeug's development server raises in the `finally` where it reads what is left of the
+    request and never calls the response's `close()`: a static file stays open until the
+    garbage collector finds it, and pytest fails whichever test it happens in. A generator's
+    `finally` runs when it is finished, closed or collected, so the file is always closed."""
+
+    def wsgi(environ, start_response):
+        response = app(environ, start_response)
+        try:
+            yield from response
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+
+    return wsgi
+
+
 @pytest.fixture(scope="session")
 def live_server(database_url, smtp_server):
     """The portal served by a thread for the whole run: its `app` and its base `url`."""
     app = create_app(settings(database_url, smtp_server.port, SESSION_COOKIE_SECURE=True))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closing_responses(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     yield SimpleNamespace(app=app, url=f"http://127.0.0.1:{server.server_port}")
