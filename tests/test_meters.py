@@ -9,7 +9,7 @@ every submission runs in its own context and commits on STORED, as the view does
 20th of November 2026, inside cold water's window (15th to 25th) unless a test says otherwise.
 """
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 import pytest
@@ -21,12 +21,16 @@ from lkabonent.extensions import db, read
 from lkabonent.meters.services import (
     _HISTORY,
     HistoryLine,
+    LastReading,
+    MeterCard,
     Outcome,
     Submission,
     account_meter,
+    cards_of,
     history_rows,
     meter_cards,
     meter_history,
+    meter_page,
     parse_value,
     submit_readings,
 )
@@ -963,7 +967,7 @@ def test_history_counts_its_oldest_month_from_a_reading_years_before(app, data, 
     assert history(app, meter_id) == [(month(3, 2025), 1, 160, 60)]
     with app.app_context():
         params = {"meter_id": meter_id, "month": month(12, 2024), "latest": NOVEMBER}
-        read_rows = read(_HISTORY, params).all()
+        read_rows = read(_HISTORY[False], params).all()
     assert [(row.month, row.value) for row in read_rows] == [
         (month(6, 2023), 100),
         (month(1, 2024), 50),
@@ -1019,6 +1023,104 @@ def test_history_without_earlier_readings_has_no_earlier_month(app, data, meter_
 
     with app.app_context():
         assert meter_history(db.session.get(Meter, meter_id), NOVEMBER).earlier is None
+
+
+# --- a meter's page: its card from the history's rows ---------------------------------------------
+
+# Readings of one zone as (month, value, source, state): each case puts the card's two readings
+# (this month's, the last accepted one before it) somewhere the card's own query finds them.
+CARD_CASES = {
+    "both sources in both months": [
+        (OCTOBER, 110, BILLING, Reading.ACCEPTED),
+        (OCTOBER, 115, PORTAL, Reading.EXPORTED),
+        (NOVEMBER, 120, PORTAL, Reading.ACCEPTED),
+        (NOVEMBER, 121, BILLING, Reading.ACCEPTED),
+    ],
+    "this month's portal reading only": [
+        (SEPTEMBER, 100, BILLING, Reading.ACCEPTED),
+        (NOVEMBER, 120, PORTAL, Reading.ACCEPTED),
+    ],
+    "a rejected accounting system's reading this month": [
+        (OCTOBER, 110, BILLING, Reading.ACCEPTED),
+        (NOVEMBER, 90, BILLING, Reading.REJECTED),
+        (NOVEMBER, 120, PORTAL, Reading.EXPORTED),
+    ],
+    "last month rejected, the one before accepted": [
+        (SEPTEMBER, 50, BILLING, Reading.ACCEPTED),
+        (OCTOBER, 45, BILLING, Reading.REJECTED),
+    ],
+    "the portal's accepted beside the accounting system's rejected": [
+        (SEPTEMBER, 50, BILLING, Reading.ACCEPTED),
+        (OCTOBER, 60, PORTAL, Reading.EXPORTED),
+        (OCTOBER, 6, BILLING, Reading.REJECTED),
+    ],
+    "the last accepted one before the two years shown": [
+        (month(6, 2023), 100, BILLING, Reading.ACCEPTED),
+        (month(1, 2024), 50, BILLING, Reading.REJECTED),
+        (month(3, 2025), 40, BILLING, Reading.REJECTED),
+    ],
+    "only rejected ones": [(OCTOBER, 20, BILLING, Reading.REJECTED)],
+    "none": [],
+}
+
+
+@pytest.mark.parametrize("current", [True, False], ids=["this month", "accepted before"])
+def test_a_card_keeps_the_accounting_systems_reading_of_two_whichever_comes_first(current):
+    received = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    portal = LastReading(120, NOVEMBER, Reading.ACCEPTED, PORTAL, received)
+    billing = LastReading(121, NOVEMBER, Reading.ACCEPTED, BILLING, received)
+    for order in ((portal, billing), (billing, portal)):
+        card = MeterCard(meter=None, window=None, today=TODAY)
+        for reading in order:
+            card.take(1, reading, current)
+        assert (card.current if current else card.accepted) == {1: billing}
+        assert (card.accepted if current else card.current) == {}
+
+
+def card_readings(card) -> tuple[dict, dict]:
+    return dict(card.accepted), dict(card.current)
+
+
+@pytest.mark.parametrize("case", CARD_CASES)
+def test_a_meters_page_builds_its_card_from_the_history_as_cards_of_does(
+    app, data, account_id, water, case
+):
+    """The meter's page reads its card's readings from its history's query (when the history
+    ends with the current month); each zone a case of its own would do, one zone each keeps
+    the cases apart. Times of arrival included: they are what the card shows of them."""
+    meter_id = data.meter(account_id, water)
+    for month_of, value, source, state in CARD_CASES[case]:
+        exported = source == PORTAL and state != Reading.ACCEPTED
+        reason = "Не сходится" if state == Reading.REJECTED else None
+        data.reading(
+            meter_id, month_of, value, source=source, state=state, reason=reason, exported=exported
+        )
+
+    with app.app_context():
+        meter = db.session.get(Meter, meter_id)
+        _, from_history = meter_page(meter, TODAY)
+        (from_cards,) = cards_of([meter], TODAY)
+
+    assert card_readings(from_history) == card_readings(from_cards)
+
+
+def test_a_meters_page_reads_its_card_with_its_history_unless_it_shows_earlier_months(
+    app, data, account_id, meter_id
+):
+    data.monthly_readings(meter_id, month(1, 2024), list(range(100, 3600, 100)))  # to November
+
+    with app.app_context():
+        meter = account_meter([account_id], meter_id)  # as the view has it: all read at once
+        with QueryCounter(db.engine) as current:
+            history, card = meter_page(meter, TODAY)
+        with QueryCounter(db.engine) as earlier:
+            older, same_card = meter_page(meter, TODAY, latest=month(12, 2024))
+
+    assert (current.count, earlier.count) == (1, 2)
+    assert history.lines[0].value == 3500
+    assert older.lines[0].value == 1200
+    assert card_readings(card) == card_readings(same_card)
+    assert (card.current[1].value, card.accepted[1].value) == (3500, 3400)
 
 
 # --- an account's meter --------------------------------------------------------------------------

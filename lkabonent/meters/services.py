@@ -7,13 +7,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
-from itertools import groupby, pairwise
-from operator import itemgetter
+from itertools import pairwise
 from typing import NamedTuple
 
 from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import (
+    CompoundSelect,
     ScalarSelect,
     Select,
     and_,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     select,
     union_all,
 )
@@ -108,6 +109,14 @@ class MeterCard:
     @property
     def zones(self) -> list[int]:
         return list(range(1, self.meter.zones + 1))
+
+    def take(self, zone: int, reading: LastReading, current: bool) -> None:
+        """Keep a reading of the zone: of this month (``current``), or of the latest month
+        before it with one accepted (the caller passes those not rejected). Of two of a month,
+        the accounting system's stays, whichever comes first."""
+        kept = self.current if current else self.accepted
+        if reading.source == Reading.BILLING or zone not in kept:
+            kept[zone] = reading
 
     @property
     def last_readings(self) -> list[tuple[int, LastReading | None]]:
@@ -294,13 +303,8 @@ _OF_MONTH = select(literal(1).label("current"), *_READING_COLUMNS).where(
     Reading.month == bindparam("month"),
 )
 # A card's readings: this month's (current = 1) and, for the cards that show them, the latest
-# accepted ones before it (current = 0), in one query; of two readings of a month, the portal's
-# come before the accounting system's, which the cards keep.
-_PORTAL_FIRST = literal_column("source").desc()
-_CARD_READINGS = {
-    False: _OF_MONTH.order_by(_PORTAL_FIRST),
-    True: union_all(_OF_MONTH, _LATEST_ACCEPTED).order_by(_PORTAL_FIRST),
-}
+# accepted ones before it (current = 0), in one query (MeterCard.take chooses of two a month).
+_CARD_READINGS = {False: _OF_MONTH, True: union_all(_OF_MONTH, _LATEST_ACCEPTED)}
 
 
 def meter_cards(account_id: int, today: date, accepted: bool = True) -> list[MeterCard]:
@@ -324,12 +328,7 @@ def cards_of(meters: list[MeterLike], today: date, accepted: bool = True) -> lis
         return []
     params = {"meter_ids": list(cards), "month": reading_month(today)}
     for current, meter_id, zone, *last in read(_CARD_READINGS[accepted], params):
-        reading = LastReading(*last)
-        card = cards[meter_id]
-        if not current:
-            card.accepted[zone] = reading  # the accounting system's comes last: it stays
-        elif reading.source == Reading.BILLING or zone not in card.current:
-            card.current[zone] = reading
+        cards[meter_id].take(zone, LastReading(*last), current)
     return list(cards.values())
 
 
@@ -365,7 +364,8 @@ class HistoryLine(NamedTuple):
 # to ``latest``) and, before them, each zone's latest accepted reading, the base of the first
 # one's consumption, and its latest reading of any state, where the earlier months end: a
 # meter's page reads the same rows however old the meter is. Of two readings of a month, the
-# portal's comes first and the accounting system's last.
+# accounting system's comes first ("billing" before "portal": the order of the unique index,
+# which spares SQLite a sort).
 _HISTORY_COLUMNS = (
     Reading.month,
     Reading.zone,
@@ -374,13 +374,23 @@ _HISTORY_COLUMNS = (
     Reading.state,
     Reading.rejection_reason,
 )
-_HISTORY = union_all(
-    select(*_HISTORY_COLUMNS).where(
-        Reading.meter_id == bindparam("meter_id"),
-        Reading.month.between(bindparam("month"), bindparam("latest")),
-    ),
-    _readings_before(Meter.id == bindparam("meter_id"), *_HISTORY_COLUMNS, any_state=True),
-).order_by(literal_column("zone"), literal_column("month"), _PORTAL_FIRST)
+
+
+def _history(received: bool) -> CompoundSelect:
+    """The history's query; with ``received``, a last column of when each reading arrived,
+    which only a card shows (aware datetimes of a meter's 75 rows add some 40 % to the time
+    the query takes), else None."""
+    columns = (*_HISTORY_COLUMNS, Reading.received_at if received else null())
+    return union_all(
+        select(*columns).where(
+            Reading.meter_id == bindparam("meter_id"),
+            Reading.month.between(bindparam("month"), bindparam("latest")),
+        ),
+        _readings_before(Meter.id == bindparam("meter_id"), *columns, any_state=True),
+    ).order_by(literal_column("zone"), literal_column("month"), literal_column("source"))
+
+
+_HISTORY = {received: _history(received) for received in (False, True)}
 
 
 class History(NamedTuple):
@@ -402,33 +412,69 @@ class History(NamedTuple):
         return self.first, self.latest
 
 
-def meter_history(meter: MeterLike, latest: date) -> History:
+def meter_history(meter: MeterLike, latest: date, card: MeterCard | None = None) -> History:
     """The meter's readings of the MONTHS_SHOWN months up to ``latest``. A month's consumption
     counts from the month before's accepted reading (the accounting system's, of two), across a
-    rollover; a rejected reading has none."""
+    rollover; a rejected reading has none. A ``card`` of the meter, when ``latest`` is its
+    current month, takes its readings from the same rows: those of ``latest``, and the accepted
+    ones of the latest month before it with any (as cards_of, without a query of its own)."""
     first_shown = add_months(latest, 1 - MONTHS_SHOWN)
     params = {"meter_id": meter.id, "month": first_shown, "latest": latest}
-    readings = read(_HISTORY, params).all()
     capacity = 10**meter.digits
     lines = []
     earlier = None
-    for _, of_zone in groupby(readings, key=itemgetter(1)):
-        base = None
-        for month, of_month in groupby(of_zone, key=itemgetter(0)):
-            of_month = list(of_month)
-            accepted = [reading for reading in of_month if reading.state != Reading.REJECTED]
-            if month >= first_shown:
-                for month_, zone, value, source, state, reason in reversed(of_month):
-                    used = None
-                    if base is not None and state != Reading.REJECTED:
-                        used = _used(capacity, base, value)
-                    lines.append(HistoryLine(month_, zone, value, used, source, state, reason))
-            elif earlier is None or month > earlier:
-                earlier = month
-            if accepted:
-                base = accepted[-1].value
+    # One pass over the rows (by zone, month, the accounting system's first): per zone, the
+    # accepted reading of the latest month before the one at hand (``base``), this month's
+    # first accepted one, which becomes the base of the next month, and for the card the
+    # latest one before ``latest`` (``prior``).
+    zone_at = month_at = base = accepted = None
+    prior = {}
+    for row in read(_HISTORY[card is not None], params).all():
+        month, zone, value, source, state, reason, _ = row
+        if zone != zone_at:
+            zone_at, month_at, base, accepted = zone, None, None, None
+        if month != month_at:
+            if accepted is not None:
+                base = accepted
+            month_at, accepted = month, None
+        rejected = state == Reading.REJECTED
+        if month >= first_shown:
+            used = None if rejected or base is None else _used(capacity, base.value, value)
+            lines.append(HistoryLine(month, zone, value, used, source, state, reason))
+        elif earlier is None or month > earlier:
+            earlier = month
+        if not rejected and accepted is None:
+            accepted = row
+            if month < latest:
+                prior[zone] = row
+        if card is not None and month == latest:
+            card.take(zone, _last_reading(row), current=True)
+    if card is not None:
+        for zone, row in prior.items():
+            card.take(zone, _last_reading(row), current=False)
     lines.sort(key=lambda line: (line.month, -line.zone), reverse=True)
     return History(lines, first_shown, latest, earlier)
+
+
+def _last_reading(row) -> LastReading:
+    month, _, value, source, state, reason, received_at = row
+    return LastReading(value, month, state, source, received_at, reason)
+
+
+def meter_page(
+    meter: MeterLike, today: date, latest: date | None = None, card: bool = True
+) -> tuple[History, MeterCard | None]:
+    """A meter's page: its history up to ``latest`` (the current month without) and, if
+    ``card``, its card; one query on the page of the current months, two on an earlier one."""
+    current = reading_month(today)
+    latest = latest or current
+    if not card:
+        return meter_history(meter, latest), None
+    if latest != current:
+        (shown,) = cards_of([meter], today)
+        return meter_history(meter, latest), shown
+    shown = MeterCard(meter, reading_window(meter.service, today), today)
+    return meter_history(meter, latest, shown), shown
 
 
 def history_rows(lines: list[HistoryLine], zoned: bool, unit: str) -> Markup:

@@ -18,7 +18,7 @@ from .services import (
     confirmation,
     history_rows,
     meter_cards,
-    meter_history,
+    meter_page,
     reading_month,
     submit_readings,
 )
@@ -71,23 +71,23 @@ def meter(meter_id):
     choice, found = _meter_or_404(meter_id)
     today = local_today()
     current = reading_month(today)
-    history = meter_history(found, _until_arg(current))
+    history, card = meter_page(found, today, _until_arg(current), card=not wants_fragment())
     # The two years after those asked for, up to the current month: the latest ones last.
     later = (
         None
         if history.latest == current
         else min(add_months(history.latest, MONTHS_SHOWN), current)
     )
-    context = {
-        "choice": choice,
-        "meter": found,
-        "history": history,
-        "current": current,
-        "later": later,
-    }
-    if not wants_fragment():
-        (context["card"],) = cards_of([found], today)
-    return render("meters/meter.html", "meters/_partials/history.html", **context)
+    return render(
+        "meters/meter.html",
+        "meters/_partials/history.html",
+        choice=choice,
+        meter=found,
+        card=card,
+        history=history,
+        current=current,
+        later=later,
+    )
 
 
 @bp.post("/<int:meter_id>/readings")
@@ -120,9 +120,11 @@ def submit(meter_id):
         else:
             target = url_for(".index", account=found.account.number)
         return redirect(f"{target}#meter-{meter_id}", 303)
-    (card,) = cards_of([found], today)
     # The meter's page gets its history too (htmx swaps it out of band); the list has none.
-    history = not wants_fragment() or back == "meter"
+    if not wants_fragment() or back == "meter":
+        history, card = meter_page(found, today)
+    else:
+        history, (card,) = None, cards_of([found], today)
     return render(
         "meters/meter.html",
         "meters/_partials/meter_card.html",
@@ -130,7 +132,7 @@ def submit(meter_id):
         choice=choice,
         card=card,
         meter=found,
-        history=meter_history(found, reading_month(today)) if history else None,
+        history=history,
         submission=None if stored else submission,
         notice=notice,
         back=back,
