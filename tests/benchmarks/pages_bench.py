@@ -118,6 +118,7 @@ URLS = (
     ("frame", FRAME_PATH, False),
     ("main", "/cabinet/", False),
     ("accounts", "/cabinet/accounts", False),
+    ("accounts fragment", "/cabinet/accounts?page=1", True),
     ("charges", "/cabinet/charges", False),
     ("charges fragment", "/cabinet/charges?month=2026-09", True),
     ("charts", "/cabinet/charges/consumption", False),
@@ -127,6 +128,7 @@ URLS = (
     ("payments fragment", "/cabinet/payments?page=2", True),
     ("meters", "/cabinet/meters/", False),
     ("meter", "/cabinet/meters/{meter_id}", False),
+    ("meter fragment", "/cabinet/meters/{meter_id}", True),
 )
 TRIVIAL, NOOP, FRAME = URLS[0][0], URLS[1][0], URLS[2][0]
 REFERENCES = (TRIVIAL, NOOP, FRAME)
