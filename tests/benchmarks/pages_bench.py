@@ -56,7 +56,7 @@ PostgreSQL; every page at least 40 % of the no-op on SQLite and 30 % on PostgreS
 connections under 150 ms on SQLite; every page on 100,000 accounts at least 80 % of the same page
 on 100 accounts (no more than 20 % slower). The exit code is 1 when a target is missed or a page
 answers other than 200 or 404, 2 when the benchmark itself cannot run. The whole run takes about
-45 minutes (22 per database). Other work on the machine skews every figure: the «cpu %» column
+55 minutes (27 per database). Other work on the machine skews every figure: the «cpu %» column
 shows the least share of the server core that the server itself got in a page's runs. This is not
 a test (pytest collects only test_*.py) and CI does not run it.
 """
